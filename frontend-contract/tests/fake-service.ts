@@ -1,0 +1,176 @@
+import type { Session } from "../src/types";
+
+/**
+ * An in-memory stand-in for the session service behind a `fetch` function: enough of SPEC
+ * sections 5 and 7 (tokens, ETag/If-Match, rotation, logout, problem details) to exercise the
+ * client's behaviour, and a log of every request it received.
+ */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | null;
+  ifMatch: string | null;
+  contentType: string | null;
+  body: unknown;
+}
+
+interface Problem {
+  status: number;
+  code: string;
+  detail?: string;
+  errors?: Record<string, string[]>;
+}
+
+const WRITABLE = new Set(["needs_onboarding", "onboarding_completed", "subscription_plan", "tenant_id", "data"]);
+
+export function problemResponse({ status, code, detail = code, errors }: Problem, headers: Record<string, string> = {}) {
+  return new Response(
+    JSON.stringify({ type: `https://errors.example/${code}`, title: code, status, detail, code, ...(errors ? { errors } : {}) }),
+    { status, headers: { "Content-Type": "application/problem+json", ...headers } },
+  );
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers },
+  });
+}
+
+export function createFakeService() {
+  const requests: RecordedRequest[] = [];
+  const live = new Map<string, Session>();
+  const versions = new Map<string, number>();
+  let serial = 0;
+  let override: ((request: RecordedRequest) => Response | undefined) | null = null;
+
+  const etagOf = (session: Session) => `"${session.id}-${versions.get(session.id) ?? 0}"`;
+
+  function newSession(sub: string, tenantId?: string): Session {
+    serial += 1;
+    const now = new Date(Date.UTC(2026, 10, 23, 12, 0, serial)).toISOString();
+    return {
+      id: `00000000-0000-4000-8000-${String(serial).padStart(12, "0")}`,
+      user: { id: "10000000-0000-4000-8000-000000000001", auth0_sub: sub, email: "ann@example.com", name: "Ann" },
+      tenant: tenantId ? { id: tenantId, name: "Acme", role: "owner" } : null,
+      needs_onboarding: true,
+      onboarding_completed: false,
+      subscription_plan: "free",
+      subscription_status: "none",
+      data: {},
+      created_at: now,
+      last_activity_at: now,
+      expires_at: now,
+    };
+  }
+
+  function issue(session: Session): string {
+    const token = `sst_${String(++serial).padStart(43, "x")}`;
+    live.set(token, session);
+    return token;
+  }
+
+  function sessionFor(request: RecordedRequest): Session | Response {
+    const match = /^Session (\S+)$/.exec(request.authorization ?? "");
+    if (!match) return problemResponse({ status: 401, code: "session_missing" }, { "WWW-Authenticate": "Session" });
+    const session = live.get(match[1]!);
+    if (!session) return problemResponse({ status: 401, code: "session_revoked" }, { "WWW-Authenticate": "Session" });
+    return session;
+  }
+
+  function route(request: RecordedRequest): Response {
+    const key = `${request.method} ${request.path.replace(/\/?$/, "/")}`;
+    if (key === "POST /api/sessions/create/") {
+      const bearer = /^Bearer (\S+)$/.exec(request.authorization ?? "");
+      if (!bearer) return problemResponse({ status: 401, code: "token_missing" });
+      if (!bearer[1]!.startsWith("at-")) return problemResponse({ status: 401, code: "token_invalid" });
+      const tenantId = (request.body as { tenant_id?: string } | undefined)?.tenant_id;
+      const session = newSession(`auth0|${bearer[1]}`, tenantId);
+      const token = issue(session);
+      return json({ token, token_type: "Session", expires_at: session.expires_at, session }, 201);
+    }
+    const found = sessionFor(request);
+    if (found instanceof Response) return found;
+    const token = request.authorization!.slice("Session ".length);
+    switch (key) {
+      case "GET /api/sessions/current/":
+        return json(found, 200, { ETag: etagOf(found) });
+      case "PATCH /api/sessions/current/": {
+        const changes = request.body as Record<string, unknown>;
+        const unknown = Object.keys(changes).filter((field) => !WRITABLE.has(field));
+        if (unknown.length) return problemResponse({ status: 400, code: "unknown_field", errors: Object.fromEntries(unknown.map((f) => [f, ["Unknown field."]])) });
+        if ("needs_onboarding" in changes && typeof changes.needs_onboarding !== "boolean") {
+          return problemResponse({ status: 400, code: "validation_error", errors: { needs_onboarding: ["Must be a boolean."] } });
+        }
+        if (request.ifMatch && request.ifMatch !== etagOf(found)) {
+          return problemResponse({ status: 412, code: "precondition_failed" });
+        }
+        Object.assign(found, changes);
+        versions.set(found.id, (versions.get(found.id) ?? 0) + 1);
+        return json(found, 200, { ETag: etagOf(found) });
+      }
+      case "DELETE /api/sessions/current/":
+        live.delete(token);
+        return new Response(null, { status: 204 });
+      case "POST /api/sessions/refresh/": {
+        live.delete(token);
+        const rotated = issue(found);
+        return json({ token: rotated, token_type: "Session", expires_at: found.expires_at, session: found });
+      }
+      case "GET /api/sessions/":
+        return json([...new Set(live.values())].map((s) => ({ id: s.id, created_at: s.created_at, last_activity_at: s.last_activity_at, expires_at: s.expires_at, ip: "127.0.0.1", user_agent: "test", device: "Other", current: s === found })));
+      case "POST /api/sessions/logout-all/": {
+        const others = [...live.entries()].filter(([t, s]) => s.user.id === found.user.id && (t !== token || (request.body as { include_current?: boolean }).include_current));
+        for (const [t] of others) live.delete(t);
+        return json({ revoked: others.length });
+      }
+      default: {
+        const one = /^DELETE \/api\/sessions\/([0-9a-f-]{36})\/$/.exec(key);
+        const owned = [...live.entries()].filter(([, s]) => one && s.id === one[1] && s.user.id === found.user.id);
+        if (!owned.length) return problemResponse({ status: 404, code: "not_found" });
+        for (const [t] of owned) live.delete(t);
+        return new Response(null, { status: 204 });
+      }
+    }
+  }
+
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const text = await request.text();
+    const url = new URL(request.url);
+    const recorded: RecordedRequest = {
+      method: request.method,
+      path: url.pathname,
+      authorization: request.headers.get("Authorization"),
+      ifMatch: request.headers.get("If-Match"),
+      contentType: request.headers.get("Content-Type"),
+      body: text ? JSON.parse(text) : undefined,
+    };
+    requests.push(recorded);
+    // Answer on a later task so that concurrent calls really overlap.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return override?.(recorded) ?? route(recorded);
+  };
+
+  return {
+    fetch,
+    requests,
+    /** Kills every live token, as if the sessions expired on the server. */
+    expireAll() {
+      live.clear();
+    },
+    /** Changes the session behind the server's back (another tab), so its ETag moves on. */
+    touch(token: string) {
+      const session = live.get(token);
+      if (session) versions.set(session.id, (versions.get(session.id) ?? 0) + 1);
+    },
+    isLive: (token: string) => live.has(token),
+    /** Answers matching requests with a canned response instead of the fake's own behaviour. */
+    intercept(handler: (request: RecordedRequest) => Response | undefined) {
+      override = handler;
+    },
+    count: (method: string, path: string) => requests.filter((r) => r.method === method && r.path === path).length,
+  };
+}
+
+export type FakeService = ReturnType<typeof createFakeService>;
