@@ -1,0 +1,132 @@
+"""The SPA's endpoints. Thin: parse, call one service, shape the answer."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from . import schema
+from .authentication import SessionTokenAuthentication, session_authenticate
+from .caller import caller_of
+from .conf import session_settings
+from .errors import ApiError, StoreUnavailable, problem_response
+from .parsers import StrictJSONParser
+from .services import SessionRef, session_create, session_revoke, session_update
+from .store.record import HotRecord, rfc3339
+from .validation import tenant_id_parse
+
+CREATE_FIELDS = {"tenant_id"}
+
+
+def session_response(record: HotRecord, *, status: int = 200, token: str | None = None):
+    idle_ms = session_settings.IDLE_TIMEOUT * 1000
+    body = record.to_json(idle_ms)
+    if token is not None:
+        expires_at = rfc3339(record.expires_at_ms(idle_ms))
+        body = (f'{{"token":"{token}","token_type":"Session",'
+                f'"expires_at":"{expires_at}","session":{body}}}')
+    response = HttpResponse(body, status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    if token is None:
+        response["ETag"] = record.etag
+    return response
+
+
+def current_get(request) -> HttpResponse:
+    """The hot path: one Redis round trip, no SQL, no DRF machinery."""
+    try:
+        context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        if context is None:
+            raise ApiError("session_missing", "This call needs Authorization: Session <token>.")
+    except ApiError as error:
+        return problem_response(error)
+    except StoreUnavailable:
+        return problem_response(ApiError("store_unavailable", "The session store is not answering."))
+    return session_response(context.record)
+
+
+class SessionApiView(APIView):
+    authentication_classes = [SessionTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def initial(self, request, *args, **kwargs):
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > session_settings.MAX_BODY_BYTES:
+            raise ApiError("payload_too_large",
+                           f"Bodies are limited to {session_settings.MAX_BODY_BYTES} bytes.")
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def caller(self, request):
+        return caller_of(request, f"user:{request.auth.record.account_id}")
+
+
+class SessionCreateApi(SessionApiView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(**schema.CREATE)
+    def post(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, access_token = header.partition(" ")
+        if scheme.lower() != "bearer" or not access_token.strip():
+            raise ApiError("token_missing", "This call needs Authorization: Bearer <access token>.")
+        body = request.data
+        if not isinstance(body, dict):
+            raise ApiError("validation_error", "The body must be a JSON object.",
+                           errors={"non_field_errors": ["Expected a JSON object."]})
+        unknown = sorted(set(body) - CREATE_FIELDS)
+        if unknown:
+            raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
+                           errors={name: ["Unknown field."] for name in unknown})
+        tenant_id = tenant_id_parse(body["tenant_id"]) if body.get("tenant_id") is not None else None
+        token, record = session_create(access_token=access_token.strip(), tenant_id=tenant_id,
+                                       caller=caller_of(request, "user"))
+        return session_response(record, status=201, token=token)
+
+
+class SessionCurrentApi(SessionApiView):
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET":
+            return current_get(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(**schema.CURRENT)
+    def get(self, request):  # served by current_get; declared for the schema
+        raise AssertionError("unreachable")
+
+    @extend_schema(**schema.UPDATE)
+    def patch(self, request):
+        record = session_update(token_hash=request.auth.token_hash, body=request.data,
+                                if_match=request.META.get("HTTP_IF_MATCH"),
+                                caller=self.caller(request))
+        return session_response(record)
+
+    @extend_schema(**schema.LOGOUT)
+    def delete(self, request):
+        record = request.auth.record
+        ref = SessionRef(record.session_id, record.account_id, request.auth.token_hash,
+                         record.absolute_deadline_ms)
+        session_revoke(ref=ref, reason="logout", caller=self.caller(request))
+        return HttpResponse(status=204)
+
+
+class SessionUpdateApi(SessionApiView):
+    patch = SessionCurrentApi.patch
+
+
+class SessionLogoutApi(SessionApiView):
+    @extend_schema(**schema.LOGOUT)
+    def post(self, request):
+        return SessionCurrentApi.delete(self, request)
+
+
+def not_found(request, *args, **kwargs):
+    return problem_response(ApiError("not_found", "No such endpoint."))

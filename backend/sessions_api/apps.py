@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class SessionsApiConfig(AppConfig):
+    name = "sessions_api"
+    label = "sessions_api"
+    verbose_name = "Sessions"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  registers the start-up checks

@@ -1,0 +1,1 @@
+"""Who the caller is: Auth0 access-token verification, userinfo, and the dev identity provider."""

@@ -1,0 +1,141 @@
+"""The durable side: identities, tenants, and the audit copy of every session.
+
+``Account`` links an Auth0 identity (``issuer``, ``subject``) to the project's own user model
+(``AUTH_USER_MODEL``, whatever it is) and carries the user-level onboarding and subscription
+state. ``Session`` is the audit copy of one session; ``SessionEvent`` is append-only.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Account(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_account"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    email = models.EmailField(max_length=320, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    needs_onboarding = models.BooleanField(default=True)
+    onboarding_completed = models.BooleanField(default=False)
+    subscription_plan = models.CharField(max_length=64, default="free")
+    subscription_status = models.CharField(max_length=32, default="none")
+    # Bumped on every user-level change, so a late copy never overwrites a newer one.
+    state_version = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="account_identity_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.subject} ({self.email or 'no email'})"
+
+
+class Tenant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "account"], name="membership_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.account} in {self.tenant} ({self.role})"
+
+
+class RevokeReason(models.TextChoices):
+    LOGOUT = "logout"
+    USER = "user"
+    OTHERS = "others"
+    ADMIN = "admin"
+    SERVICE = "service"
+    LIMIT = "limit"
+    ROTATED = "rotated"
+    IDENTITY_PROVIDER = "identity_provider"
+
+
+class Session(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sessions")
+    tenant = models.ForeignKey(Tenant, on_delete=models.SET_NULL, null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    # Bumped on every session-level change (data, tenant, token).
+    version = models.PositiveBigIntegerField(default=1)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    identity_provider_sid = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField()
+    absolute_expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    # Set when a change could not reach Redis; the repair pass rewrites the hot copy.
+    hot_copy_stale = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "revoked_at"], name="session_account_live"),
+            models.Index(
+                fields=["hot_copy_stale"],
+                name="session_hot_copy_stale",
+                condition=models.Q(hot_copy_stale=True),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class SessionEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        ROTATED = "rotated"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.CharField(max_length=32, blank=True)
+    actor = models.CharField(max_length=300)
+    at = models.DateTimeField(db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.session_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("session events are append-only")
+        super().save(*args, **kwargs)

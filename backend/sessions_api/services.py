@@ -1,0 +1,232 @@
+"""Every write to sessions: keyword-only functions named ``session_<action>``.
+
+The audit row is written first, in a transaction with its event; then the hot copy is
+brought in line. Revocation is the exception: Redis first, so the token is dead at once even
+when the database is not answering (its event then waits in the outbox).
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+
+from .conf import session_settings
+from .errors import ApiError, StoreUnavailable
+from .identity.verify import access_token_verify
+from .models import Account, Membership, Session, SessionEvent
+from .provisioning import account_provision
+from .store import session_store
+from .store.audit import database_call, event_record, session_render
+from .store.record import HotRecord, epoch_ms
+from .tokens import token_generate, token_hash
+from .validation import SessionChanges, update_validate
+
+logger = logging.getLogger("sessions_api.sessions")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts, and from where: recorded on every audit event."""
+
+    actor: str
+    ip: str | None = None
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """Enough to revoke a session without the database."""
+
+    session_id: str
+    account_id: str
+    token_hash: str
+    absolute_deadline_ms: int
+
+    @classmethod
+    def of(cls, session: Session) -> "SessionRef":
+        return cls(str(session.pk), str(session.account_id), session.token_hash,
+                   epoch_ms(session.absolute_expires_at))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tuple[str, HotRecord]:
+    claims = access_token_verify(access_token)
+    session_store.ensure_writable()
+    return database_call(_session_create, claims=claims, access_token=access_token,
+                         tenant_id=tenant_id, caller=caller)
+
+
+def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, HotRecord]:
+    account = account_provision(claims=claims, access_token=access_token)
+    tenant = _tenant_for(account, tenant_id)
+    token = token_generate()
+    now = _now()
+    with transaction.atomic():
+        session = Session.objects.create(
+            token_hash=token_hash(token),
+            account=account,
+            tenant=tenant,
+            ip=caller.ip,
+            user_agent=caller.user_agent[:512],
+            identity_provider_sid=str(claims.get("sid") or "")[:255],
+            created_at=now,
+            last_activity_at=now,
+            absolute_expires_at=now + timedelta(seconds=session_settings.ABSOLUTE_TIMEOUT),
+        )
+        event_record(session.pk, SessionEvent.Kind.CREATED, actor=f"user:{account.pk}",
+                     at=now, ip=caller.ip, user_agent=caller.user_agent,
+                     changes={"tenant_id": str(tenant.pk) if tenant else None})
+    session.account, session.tenant = account, tenant
+    record = session_render(session)
+    session_store.publish_new(session, record)
+    # A user-level change committed while this session was being written may have missed
+    # it: compare versions once more now that the hot copy exists.
+    current = Account.objects.filter(pk=account.pk).values_list("state_version", flat=True).first()
+    if current != account.state_version:
+        session.account = Account.objects.get(pk=account.pk)
+        record = session_render(session)
+        session_store.publish([session])
+    logger.info("session created", extra={"session_id": record.session_id,
+                                          "account_id": record.account_id})
+    return token, record
+
+
+def _tenant_for(account: Account, tenant_id):
+    memberships = Membership.objects.select_related("tenant").filter(account=account)
+    if tenant_id is None:
+        membership = memberships.order_by("created_at", "pk").first()
+        return membership.tenant if membership else None
+    membership = memberships.filter(tenant_id=tenant_id).first()
+    if membership is None:
+        raise ApiError("not_found", "No such tenant.")
+    return membership.tenant
+
+
+def session_update(*, token_hash: str, body, if_match: str | None, caller: Caller) -> HotRecord:
+    changes = update_validate(body)
+    session_store.ensure_writable()
+    return database_call(_session_update, token_hash=token_hash, changes=changes,
+                         if_match=if_match, caller=caller)
+
+
+def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) -> HotRecord:
+    redis_up = session_store.redis_available()
+    with transaction.atomic():
+        session = (Session.objects.select_for_update().select_related("tenant")
+                   .filter(token_hash=token_hash).first())
+        if session is None:
+            raise ApiError("session_invalid", "No such session.")
+        if session.revoked_at is not None:
+            raise ApiError("session_revoked", "This session has been revoked.")
+        account = Account.objects.select_for_update().get(pk=session.account_id)
+        session.account = account
+        if if_match and if_match.strip() not in {"*", session_render(session).etag}:
+            raise ApiError("precondition_failed", "The session changed since you read it.")
+        diff = {}
+        for name, value in changes.account.items():
+            if getattr(account, name) != value:
+                diff[name] = [getattr(account, name), value]
+                setattr(account, name, value)
+        if diff:
+            account.state_version += 1
+            account.save()
+        session_diff = _apply_session_changes(session, account, changes)
+        if session_diff:
+            session.version += 1
+            session.save()
+        diff.update(session_diff)
+        if diff:
+            event_record(session.pk, SessionEvent.Kind.UPDATED, actor=f"user:{account.pk}",
+                         ip=caller.ip, user_agent=caller.user_agent, changes=diff)
+        affected = _live_sessions(account) if set(diff) & set(changes.account) else [session]
+        if diff and not redis_up:
+            Session.objects.filter(pk__in=[s.pk for s in affected]).update(hot_copy_stale=True)
+    if diff and redis_up:
+        session_store.publish(affected)
+    return session_render(session)
+
+
+def _apply_session_changes(session: Session, account: Account, changes: SessionChanges) -> dict:
+    diff = {}
+    if changes.tenant_given and changes.tenant_id != session.tenant_id:
+        tenant = _tenant_for(account, changes.tenant_id) if changes.tenant_id else None
+        diff["tenant_id"] = [_str(session.tenant_id), _str(tenant and tenant.pk)]
+        session.tenant = tenant
+    if changes.data is not None and changes.data != session.data:
+        diff["data"] = [session.data, changes.data]
+        session.data = changes.data
+    return diff
+
+
+def _str(value):
+    return None if value is None else str(value)
+
+
+def _live_sessions(account: Account) -> list[Session]:
+    sessions = list(Session.objects.select_related("tenant").filter(
+        account=account, revoked_at__isnull=True, absolute_expires_at__gt=_now()))
+    for session in sessions:
+        session.account = account
+    return sessions
+
+
+def account_state_publish(account: Account) -> None:
+    """Show a user-level change on every live session of the user (next call)."""
+    sessions = _live_sessions(account)
+    if session_store.redis_available():
+        session_store.publish(sessions)
+    else:
+        session_store.mark_stale([s.pk for s in sessions])
+
+
+def session_revoke(*, ref: SessionRef, reason: str, caller: Caller) -> None:
+    buried = session_store.bury(ref, reason)
+    now = _now()
+    try:
+        database_call(_revoke_in_database, ref=ref, reason=reason, caller=caller, at=now,
+                      stale=not buried)
+    except StoreUnavailable:
+        if not buried:
+            raise
+        session_store.outbox_push({
+            "session_id": ref.session_id, "reason": reason, "actor": caller.actor,
+            "at": now.isoformat(), "ip": caller.ip, "user_agent": caller.user_agent,
+        })
+        logger.warning("revocation kept in the outbox until the database returns",
+                       extra={"session_id": ref.session_id})
+    logger.info("session revoked", extra={"session_id": ref.session_id, "reason": reason})
+
+
+def _revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> None:
+    with transaction.atomic():
+        revoked = Session.objects.filter(pk=ref.session_id, revoked_at__isnull=True).update(
+            revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
+        if revoked:
+            event_record(ref.session_id, SessionEvent.Kind.REVOKED, reason=reason,
+                         actor=caller.actor, at=at, ip=caller.ip, user_agent=caller.user_agent)
+
+
+def outbox_drain(limit: int = 1000) -> int:
+    """Write the audit events of revocations made while the database was down."""
+    drained = 0
+    while drained < limit:
+        entries = session_store.outbox_pop(100)
+        if not entries:
+            break
+        for position, raw in enumerate(entries):
+            entry = json.loads(raw)
+            caller = Caller(entry["actor"], entry.get("ip"), entry.get("user_agent") or "")
+            ref = SessionRef(entry["session_id"], "", "", 0)
+            try:
+                database_call(_revoke_in_database, ref=ref, reason=entry["reason"], caller=caller,
+                              at=datetime.fromisoformat(entry["at"]), stale=False)
+            except StoreUnavailable:
+                session_store.outbox_return(entries[position:])
+                raise
+            drained += 1
+    return drained

@@ -1,0 +1,92 @@
+"""The PostgreSQL audit copy: the durable truth every hot copy is rebuilt from."""
+
+import json
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+
+from ..errors import StoreUnavailable
+from ..models import Membership, Session, SessionEvent
+from .record import HotRecord, epoch_ms, rfc3339
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_call(fn, *args, **kwargs):
+    """Run ``fn``; a database that does not answer becomes ``StoreUnavailable``."""
+    try:
+        return fn(*args, **kwargs)
+    except DATABASE_ERRORS as error:
+        raise StoreUnavailable("database", error) from error
+    except DatabaseError as error:
+        if "connection" in str(error).lower():
+            raise StoreUnavailable("database", error) from error
+        raise
+
+
+def session_load(token_hash: str) -> Session | None:
+    return (
+        Session.objects.select_related("account", "tenant")
+        .filter(token_hash=token_hash)
+        .first()
+    )
+
+
+def session_is_expired(session: Session, now: datetime, idle_seconds: int) -> bool:
+    idle_deadline = session.last_activity_at.timestamp() + idle_seconds
+    return now.timestamp() >= min(idle_deadline, session.absolute_expires_at.timestamp())
+
+
+def session_render(session: Session) -> HotRecord:
+    """The hot-copy record of a session, from its audit row (one query for the role)."""
+    account = session.account
+    tenant = None
+    if session.tenant_id is not None:
+        role = (
+            Membership.objects.filter(tenant_id=session.tenant_id, account_id=account.id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        tenant = {"id": str(session.tenant_id), "name": session.tenant.name, "role": role}
+    body = {
+        "id": str(session.id),
+        "user": {
+            "id": str(account.id),
+            "auth0_sub": account.subject,
+            "email": account.email,
+            "name": account.name,
+        },
+        "tenant": tenant,
+        "needs_onboarding": account.needs_onboarding,
+        "onboarding_completed": account.onboarding_completed,
+        "subscription_plan": account.subscription_plan,
+        "subscription_status": account.subscription_status,
+        "data": session.data,
+        "created_at": rfc3339(epoch_ms(session.created_at)),
+    }
+    return HotRecord(
+        session_id=str(session.id),
+        account_id=str(account.id),
+        user_pk=str(account.user_id),
+        # Sorted keys: the database hands ``data`` back in its own key order, and the ETag
+        # must not change with it.
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=True),
+        last_activity_ms=epoch_ms(session.last_activity_at),
+        absolute_deadline_ms=epoch_ms(session.absolute_expires_at),
+        state_version=account.state_version,
+        session_version=session.version,
+    )
+
+
+def event_record(session_id, kind: str, *, actor: str, at=None, reason: str = "",
+                 ip=None, user_agent: str = "", changes=None) -> SessionEvent:
+    return SessionEvent.objects.create(
+        session_id=session_id,
+        kind=kind,
+        reason=reason,
+        actor=actor,
+        at=at or datetime.now(UTC),
+        ip=ip,
+        user_agent=user_agent[:512],
+        changes=changes or {},
+    )

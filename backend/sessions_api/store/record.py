@@ -1,0 +1,61 @@
+"""What the hot copy holds for one session, and how it turns into the public JSON."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def rfc3339(epoch_ms: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(slots=True)
+class HotRecord:
+    """One live session as the hot path sees it.
+
+    ``body`` is the public ``<Session>`` JSON object without its two sliding timestamps
+    (``last_activity_at``, ``expires_at``), rendered once when the session changes so that
+    reading it costs no serialisation.
+    """
+
+    session_id: str
+    account_id: str
+    user_pk: str
+    body: str
+    last_activity_ms: int
+    absolute_deadline_ms: int
+    state_version: int = 0
+    session_version: int = 0
+
+    def expires_at_ms(self, idle_ms: int) -> int:
+        return min(self.last_activity_ms + idle_ms, self.absolute_deadline_ms)
+
+    def is_expired(self, now_ms: int, idle_ms: int) -> bool:
+        return now_ms >= self.expires_at_ms(idle_ms)
+
+    def to_json(self, idle_ms: int) -> str:
+        return (
+            f'{self.body[:-1]},"last_activity_at":"{rfc3339(self.last_activity_ms)}",'
+            f'"expires_at":"{rfc3339(self.expires_at_ms(idle_ms))}"}}'
+        )
+
+    @property
+    def etag(self) -> str:
+        digest = hashlib.blake2b(self.body.encode(), digest_size=12).hexdigest()
+        return f'"{digest}"'
+
+    def public(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """What stays in the hot copy of a revoked session until its natural end."""
+
+    reason: str

@@ -1,0 +1,88 @@
+import json
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.test import Client
+
+from sessions_api.identity.jwks import jwks_cache
+from sessions_api.store import session_store
+from sessions_api.store.connection import reset_clients
+
+from .support.fake_auth0 import FakeAuth0
+
+
+@pytest.fixture(scope="session")
+def fake_auth0():
+    server = FakeAuth0()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(fake_auth0, settings):
+    """Each test: a clean Redis db of its own, a fresh fake tenant, fresh caches."""
+    connection = redis.Redis.from_url(django_settings.SESSIONS_API["REDIS_URL"])
+    connection.flushdb()
+    connection.close()
+    fake_auth0.reset()
+    jwks_cache.clear_local()
+    settings.SESSIONS_API = {
+        **django_settings.SESSIONS_API,
+        "AUTH0_ISSUER": fake_auth0.issuer,
+        "AUTH0_AUDIENCE": fake_auth0.audience,
+    }
+    session_store.redis_breaker.tripped = False
+    session_store.redis_breaker.open_until = 0.0
+    yield
+    reset_clients()
+
+
+@pytest.fixture
+def redis_conn():
+    connection = redis.Redis.from_url(django_settings.SESSIONS_API["REDIS_URL"],
+                                      decode_responses=True)
+    yield connection
+    connection.close()
+
+
+class Api:
+    """A client that speaks the contract: JSON bodies, ``Session`` and ``Bearer`` headers."""
+
+    def __init__(self, fake_auth0):
+        self.client = Client()
+        self.fake = fake_auth0
+
+    def call(self, method, path, *, body=None, raw=None, session=None, bearer=None,
+             content_type="application/json", headers=None):
+        extra = dict(headers or {})
+        if session is not None:
+            extra["HTTP_AUTHORIZATION"] = f"Session {session}"
+        if bearer is not None:
+            extra["HTTP_AUTHORIZATION"] = f"Bearer {bearer}"
+        data = raw if raw is not None else ("" if body is None else json.dumps(body))
+        if method == "GET":
+            return self.client.get(path, **extra)
+        return self.client.generic(method, path, data=data, content_type=content_type, **extra)
+
+    def create(self, sub="auth0|alice", body=None, **claims):
+        claims.setdefault("email", f"{sub.split('|')[-1]}@example.com")
+        claims.setdefault("name", sub.split("|")[-1].title())
+        response = self.call("POST", "/api/sessions/create/", bearer=self.fake.token(sub, **claims),
+                             body=body)
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    def current(self, token, **kwargs):
+        return self.call("GET", "/api/sessions/current/", session=token, **kwargs)
+
+    def update(self, token, body, **kwargs):
+        return self.call("PATCH", "/api/sessions/update/", session=token, body=body, **kwargs)
+
+    def logout(self, token):
+        return self.call("DELETE", "/api/sessions/current/", session=token)
+
+
+@pytest.fixture
+def api(fake_auth0, db):
+    return Api(fake_auth0)
