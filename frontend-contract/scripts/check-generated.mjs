@@ -7,7 +7,7 @@ import { join } from "node:path";
 const dir = mkdtempSync(join(tmpdir(), "schema-check-"));
 const fresh = join(dir, "schema.d.ts");
 try {
-  execFileSync("npx", ["--no-install", "openapi-typescript", "openapi.yaml", "--output", fresh], { stdio: "inherit" });
+  execFileSync("node_modules/.bin/openapi-typescript", ["openapi.yaml", "--output", fresh], { stdio: "inherit" });
   if (readFileSync(fresh, "utf8") !== readFileSync("src/schema.d.ts", "utf8")) {
     console.error("src/schema.d.ts is out of date with openapi.yaml: run `npm run generate` and commit it.");
     process.exitCode = 1;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every frontend-contract check: generated types up to date, tsc, unit tests, and the
+# end-to-end test in headless Chromium against a backend this script starts and stops.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+python="$repo/.venv/bin/python"
+cd "$here"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# npm ci when node_modules is absent or was installed from another lock file.
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+stamp="node_modules/.installed-from-lock"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" >"$stamp"
+fi
+
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+  log "installing Chromium from Debian"
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "Chromium is missing at $chromium; install it with: sudo apt-get install -y chromium chromium-driver" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+fi
+
+log "generated types match openapi.yaml"
+node scripts/check-generated.mjs
+
+log "tsc --noEmit"
+node_modules/.bin/tsc --noEmit
+
+log "unit tests"
+node_modules/.bin/vitest run
+
+log "building the example page"
+node_modules/.bin/vite build --config example/vite.config.ts --logLevel warn
+
+# --- end-to-end: backend on one loopback port, the page on another (CORS) ---
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+api_port="$(free_port)"
+page_port="$(free_port)"
+while [[ "$page_port" == "$api_port" ]]; do page_port="$(free_port)"; done
+
+workdir="$(mktemp -d)"
+backend_pid=""
+cleanup() {
+  if [[ -n "$backend_pid" ]] && kill -0 "$backend_pid" 2>/dev/null; then
+    kill "$backend_pid" 2>/dev/null || true
+    wait "$backend_pid" 2>/dev/null || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+export DJANGO_DEBUG=1
+export CORS_ALLOWED_ORIGINS="http://127.0.0.1:$page_port"
+export DATABASE_URL="sqlite:///$workdir/e2e.sqlite3"
+export REDIS_URL="${E2E_REDIS_URL:-redis://127.0.0.1:6379/14}"
+unset AUTH0_DOMAIN
+
+cd "$repo"
+log "backend: migrate, flush $REDIS_URL, start on 127.0.0.1:$api_port"
+"$python" backend/manage.py migrate --noinput >"$workdir/migrate.log" 2>&1 || { cat "$workdir/migrate.log"; exit 1; }
+"$python" -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()'
+"$python" backend/manage.py runserver "127.0.0.1:$api_port" --noreload >"$workdir/backend.log" 2>&1 &
+backend_pid=$!
+cd "$here"
+
+deadline=$((SECONDS + 60))
+live() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))' "$1"; }
+until live "http://127.0.0.1:$api_port/api/health/live/"; do
+  if ! kill -0 "$backend_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+    echo "the backend did not answer /api/health/live/ within 60 s:" >&2
+    cat "$workdir/backend.log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+log "end-to-end test in headless Chromium"
+status=0
+E2E_API_URL="http://127.0.0.1:$api_port" E2E_PAGE_PORT="$page_port" CHROMIUM_PATH="$chromium" \
+  node_modules/.bin/vitest run --config e2e/vitest.config.ts || status=$?
+if [[ $status != 0 ]]; then
+  echo "backend log:" >&2
+  tail -n 80 "$workdir/backend.log" >&2
+fi
+exit $status
