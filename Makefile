@@ -1,0 +1,55 @@
+# The session service. `make run` to try it, `make test` to prove it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) backend/manage.py
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_WORKERS ?= 3
+
+.PHONY: install run serve worker beat test test-backend test-frontend lint schema bench manage clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,server]"
+	@touch $(STAMP)
+
+run: install
+	@bash scripts/run.sh
+
+serve: install
+	$(MANAGE) migrate --noinput
+	cd backend && ../$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(WEB_WORKERS) --access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+worker: install
+	cd backend && ../$(VENV)/bin/celery -A config worker --loglevel INFO
+
+beat: install
+	cd backend && ../$(VENV)/bin/celery -A config beat --loglevel INFO --schedule ../.run/celerybeat-schedule
+
+test: install
+	@bash scripts/services.sh
+	$(PY) -m pytest -n 2 -q
+	@if [ -x frontend-contract/run-tests.sh ]; then bash frontend-contract/run-tests.sh; fi
+
+lint: install
+	$(VENV)/bin/ruff check backend
+
+schema: install
+	DJANGO_DEBUG=1 $(MANAGE) spectacular --file frontend-contract/openapi.yaml --validate
+
+bench: install
+	@bash scripts/services.sh
+	$(PY) bench/run.py
+
+manage: install
+	$(MANAGE) $(ARGS)
+
+clean:
+	rm -rf $(VENV) .run
