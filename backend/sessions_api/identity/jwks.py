@@ -23,6 +23,15 @@ logger = logging.getLogger("sessions_api.identity")
 
 WAIT_STEP = 0.05
 
+# One fetch slot per cooldown for the whole deployment. The slot holds the time it was taken,
+# compared with the caller's clock, so the cooldown follows the same clock as everything else.
+_TAKE_SLOT = """
+local taken = redis.call('GET', KEYS[1])
+if taken and tonumber(ARGV[1]) - tonumber(taken) < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(tonumber(ARGV[2])) * 2 + 1)
+return 1
+"""
+
 
 class KeySet:
     def __init__(self, keys: list[dict], fetched_at: float):
@@ -114,9 +123,9 @@ class JWKSCache:
     def _take_fetch_slot(self, url: str) -> bool:
         cooldown = session_settings.JWKS_REFETCH_COOLDOWN
         try:
-            return bool(
-                redis_client().set(self._shared_key(url, "slot"), "1", nx=True, ex=cooldown)
-            )
+            client = redis_client()
+            taken = client.eval(_TAKE_SLOT, 1, self._shared_key(url, "slot"), self.clock(), cooldown)
+            return bool(taken)
         except CONNECTION_ERRORS:
             with self._lock:
                 now = self.clock()
