@@ -151,14 +151,21 @@ def test_rotation_seen_by_one_worker_is_seen_by_all(api, fake_auth0):
 
 
 def test_unknown_kids_cause_at_most_one_fetch_per_cooldown(api, fake_auth0):
-    assert create_with(api, fake_auth0.token()).status_code == 201
-    for index in range(20):
-        response = create_with(api, fake_auth0.token(key=rsa_key(), kid=f"unknown-{index}"))
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        assert create_with(api, fake_auth0.token()).status_code == 201
+        traveller.shift(31)
+        for index in range(20):
+            response = create_with(api, fake_auth0.token(key=rsa_key(), kid=f"unknown-{index}"))
+            assert_refused(response, sessions=1)
+        assert fake_auth0.jwks_fetches == 2  # the first fetch, then one for the whole burst
+        jwks_cache.clear_local()  # a fresh worker process shares the same cooldown
+        response = create_with(api, fake_auth0.token(key=rsa_key(), kid="unknown-x"))
         assert_refused(response, sessions=1)
-    assert fake_auth0.jwks_fetches == 2  # the first fetch, then one re-fetch for the whole burst
-    jwks_cache.clear_local()  # a fresh worker process shares the same cooldown
-    assert_refused(create_with(api, fake_auth0.token(key=rsa_key(), kid="unknown-x")), sessions=1)
-    assert fake_auth0.jwks_fetches == 2
+        assert fake_auth0.jwks_fetches == 2
+        traveller.shift(31)
+        assert_refused(create_with(api, fake_auth0.token(key=rsa_key(), kid="unknown-y")),
+                       sessions=1)
+    assert fake_auth0.jwks_fetches == 3
 
 
 def test_jwks_down_with_cached_keys_keeps_working(api, fake_auth0, settings):
