@@ -1,24 +1,12 @@
-import type { Problem } from "./types";
+import type { components } from "./schema";
 
-/** The stable `code` values the service documents (SPEC section 7), plus client-side ones. */
-export type KnownErrorCode =
-  | "token_missing"
-  | "token_invalid"
-  | "token_expired"
-  | "session_missing"
-  | "session_invalid"
-  | "session_expired"
-  | "session_revoked"
-  | "validation_error"
-  | "unknown_field"
-  | "field_not_writable"
-  | "not_found"
-  | "rate_limited"
-  | "payload_too_large"
-  | "store_unavailable"
-  | "identity_provider_unavailable"
-  | "network_error"
-  | "unexpected_response";
+/** The stable `code` values the service documents, as its OpenAPI document lists them. */
+export type ServiceErrorCode = components["schemas"]["CodeEnum"];
+
+/** Codes this client gives errors that never reached the service or came back malformed. */
+export type ClientErrorCode = "network_error" | "unexpected_response";
+
+export type KnownErrorCode = ServiceErrorCode | ClientErrorCode;
 
 // `string & {}` keeps autocompletion for the known codes while accepting codes added later.
 export type SessionErrorCode = KnownErrorCode | (string & {});
@@ -30,6 +18,16 @@ export const SESSION_LOST_CODES: ReadonlySet<string> = new Set([
   "session_expired",
   "session_revoked",
 ]);
+
+/** The members of an RFC 9457 problem-details body the client reads. */
+export interface ProblemFields {
+  status: number;
+  code: SessionErrorCode;
+  title: string;
+  detail?: string;
+  type?: string;
+  errors?: Record<string, string[]>;
+}
 
 export class SessionApiError extends Error {
   override readonly name = "SessionApiError";
@@ -44,7 +42,7 @@ export class SessionApiError extends Error {
   readonly retryAfter: number | undefined;
 
   constructor(
-    problem: Pick<Problem, "status" | "code" | "title"> & Partial<Problem>,
+    problem: ProblemFields,
     options: { retryAfter?: number; cause?: unknown } = {},
   ) {
     super(problem.detail || problem.title, { cause: options.cause });
@@ -67,7 +65,7 @@ export function isSessionApiError(value: unknown): value is SessionApiError {
   return value instanceof SessionApiError;
 }
 
-function isProblem(body: unknown): body is Problem {
+function isProblem(body: unknown): body is ProblemFields {
   if (typeof body !== "object" || body === null) return false;
   const candidate = body as Record<string, unknown>;
   return typeof candidate.code === "string" && typeof candidate.status === "number";

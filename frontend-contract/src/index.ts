@@ -4,7 +4,10 @@ export {
   SESSION_LOST_CODES,
   SessionApiError,
   isSessionApiError,
+  type ClientErrorCode,
   type KnownErrorCode,
+  type ProblemFields,
+  type ServiceErrorCode,
   type SessionErrorCode,
 } from "./errors";
 export {
