@@ -160,6 +160,32 @@ describe("example page against the running backend", () => {
     await screenshot("after-reload");
   });
 
+  it("refuses a write based on a stale ETag with 412", async () => {
+    // Another tab changes the session behind this page's back.
+    const token = (await storedToken()) ?? "";
+    const elsewhere = await fetch(`${apiUrl}/api/sessions/current/`, {
+      method: "PATCH",
+      headers: { Authorization: `Session ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ data: { note: "changed in another tab" } }),
+    });
+    expect(elsewhere.status).toBe(200);
+
+    await page.locator('input[name="note"]').fill("stale edit");
+    await page.getByRole("button", { name: "Save note" }).click();
+
+    await expect.poll(() => byTestId("error").textContent()).toMatch(/^412 /);
+    expect(await byTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
+    const patch = apiResponses.filter((r) => r.url.includes("/api/sessions/current")).at(-1);
+    expect(patch).toMatchObject({ status: 412, allowOrigin: pageOrigin });
+    // Chromium logs every non-2xx answer; this one is expected, any other is not.
+    expect(consoleErrors.splice(0)).toEqual([expect.stringContaining("status of 412")]);
+    await screenshot("stale-write-refused");
+
+    await page.reload();
+    await expect.poll(() => byTestId("data").textContent()).toBe('{"note":"changed in another tab"}');
+    expect(await byTestId("error").count()).toBe(0);
+  });
+
   it("rotates the token; the old one stops working", async () => {
     await page.getByRole("button", { name: "Refresh token" }).click();
 
