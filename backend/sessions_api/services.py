@@ -117,7 +117,7 @@ def session_update(*, token_hash: str, body, if_match: str | None, caller: Calle
 def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) -> HotRecord:
     redis_up = session_store.redis_available()
     with transaction.atomic():
-        session = (Session.objects.select_for_update().select_related("tenant")
+        session = (Session.objects.select_for_update(of=("self",)).select_related("tenant")
                    .filter(token_hash=token_hash).first())
         if session is None:
             raise ApiError("session_invalid", "No such session.")
