@@ -38,6 +38,9 @@ class SessionUser(SimpleLazyObject):
     is_authenticated = True
     is_anonymous = False
 
+    def __bool__(self):  # ``if request.user`` must not load the row either
+        return True
+
     def __init__(self, user_pk: str):
         def load():
             User = get_user_model()

@@ -6,6 +6,7 @@ both. No view builds an error body by hand.
 
 import json
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 
@@ -109,7 +110,7 @@ def _field_errors(detail) -> dict[str, list[str]]:
 
 def exception_handler(exc, context):
     """DRF ``EXCEPTION_HANDLER``: every error of every view leaves through here."""
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, (StoreUnavailable, OperationalError, InterfaceError)):
         exc = ApiError("store_unavailable", "The session store is not answering; try again.")
     if isinstance(exc, drf.APIException):
         exc = _from_drf(exc)

@@ -7,6 +7,7 @@ from django.test import Client
 
 from sessions_api.identity.jwks import jwks_cache
 from sessions_api.store import session_store
+from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients
 
 from .support.fake_auth0 import FakeAuth0
@@ -32,8 +33,8 @@ def _isolated(fake_auth0, settings):
         "AUTH0_ISSUER": fake_auth0.issuer,
         "AUTH0_AUDIENCE": fake_auth0.audience,
     }
-    session_store.redis_breaker.tripped = False
-    session_store.redis_breaker.open_until = 0.0
+    for breaker in (session_store.redis_breaker, database_breaker):
+        breaker.tripped, breaker.open_until = False, 0.0
     yield
     reset_clients()
 

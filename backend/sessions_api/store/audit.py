@@ -5,23 +5,47 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 
+from ..conf import session_settings
 from ..errors import StoreUnavailable
 from ..models import Membership, Session, SessionEvent
+from .breaker import CircuitBreaker
 from .record import HotRecord, epoch_ms, rfc3339
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
+database_breaker = CircuitBreaker("database", session_settings.BREAKER_COOLDOWN)
+
 
 def database_call(fn, *args, **kwargs):
-    """Run ``fn``; a database that does not answer becomes ``StoreUnavailable``."""
+    """Run ``fn``; a database that does not answer becomes ``StoreUnavailable``.
+
+    After a failure the breaker answers at once for a short cooldown, so a dead database costs
+    one connect timeout, not one per request.
+    """
+    if not database_breaker.allows_call():
+        raise StoreUnavailable("database")
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except DATABASE_ERRORS as error:
+        _forget_connection()
+        database_breaker.record_failure(error)
         raise StoreUnavailable("database", error) from error
     except DatabaseError as error:
-        if "connection" in str(error).lower():
-            raise StoreUnavailable("database", error) from error
-        raise
+        if "connection" not in str(error).lower():
+            raise
+        _forget_connection()
+        database_breaker.record_failure(error)
+        raise StoreUnavailable("database", error) from error
+    database_breaker.record_success()
+    return result
+
+
+def _forget_connection() -> None:
+    """Drop a broken connection so the next call reconnects instead of reusing it."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def session_load(token_hash: str) -> Session | None:
