@@ -63,7 +63,8 @@ export DJANGO_DEBUG=1
 export CORS_ALLOWED_ORIGINS="http://127.0.0.1:$page_port"
 export DATABASE_URL="sqlite:///$workdir/e2e.sqlite3"
 export REDIS_URL="${E2E_REDIS_URL:-redis://127.0.0.1:6379/14}"
-unset AUTH0_DOMAIN
+# The backend's own settings and its dev identity provider, whatever the caller exported.
+unset DJANGO_SETTINGS_MODULE AUTH0_DOMAIN AUTH0_AUDIENCE AUTH0_ISSUER AUTH0_JWKS_URL
 
 cd "$repo"
 log "backend: migrate, flush $REDIS_URL, start on 127.0.0.1:$api_port"
