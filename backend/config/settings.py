@@ -120,6 +120,7 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {
             "sessionAuth": {"type": "http", "scheme": "Session"},
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "serviceAuth": {"type": "http", "scheme": "Service"},
         }
     },
     "SECURITY": [{"sessionAuth": []}],

@@ -1,12 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from sessions_api.apis import SessionListApi
 from sessions_api.conf import session_settings
 
 urlpatterns = [
+    re_path(r"^api/sessions$", SessionListApi.as_view(schema=None)),  # the list, no slash
     path("api/sessions/", include("sessions_api.urls")),
+    path("api/internal/", include("sessions_api.internal_urls")),
     path("api/health/", include("sessions_api.health")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/", admin.site.urls),

@@ -1,18 +1,32 @@
 """The SPA's endpoints. Thin: parse, call one service, shape the answer."""
 
+import json
+
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from . import schema
+from .abuse import unknown_token_note
 from .authentication import SessionTokenAuthentication, session_authenticate
+from .backchannel import backchannel_logout
 from .caller import caller_of
 from .conf import session_settings
 from .errors import ApiError, StoreUnavailable, problem_response
 from .parsers import StrictJSONParser
-from .services import SessionRef, session_create, session_revoke, session_update
+from .selectors import session_list
+from .services import (
+    SessionRef,
+    session_create,
+    session_refresh,
+    session_revoke,
+    session_revoke_own,
+    session_update,
+    sessions_logout_all,
+)
 from .store.record import HotRecord, rfc3339
 from .validation import tenant_id_parse
 
@@ -40,6 +54,8 @@ def current_get(request) -> HttpResponse:
         if context is None:
             raise ApiError("session_missing", "This call needs Authorization: Session <token>.")
     except ApiError as error:
+        if error.code == "session_invalid":
+            unknown_token_note(request)
         return problem_response(error)
     except StoreUnavailable:
         return problem_response(ApiError("store_unavailable", "The session store is not answering."))
@@ -130,3 +146,78 @@ class SessionLogoutApi(SessionApiView):
 
 def not_found(request, *args, **kwargs):
     return problem_response(ApiError("not_found", "No such endpoint."))
+
+
+def body_fields(request, allowed: set[str]) -> dict:
+    body = request.data
+    if not isinstance(body, dict):
+        raise ApiError("validation_error", "The body must be a JSON object.",
+                       errors={"non_field_errors": ["Expected a JSON object."]})
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
+                       errors={name: ["Unknown field."] for name in unknown})
+    return body
+
+
+def json_response(body, status: int = 200) -> HttpResponse:
+    response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class SessionListApi(SessionApiView):
+    @extend_schema(**schema.LIST)
+    def get(self, request):
+        return json_response(session_list(account_id=request.auth.record.account_id,
+                                  current_session_id=request.auth.id))
+
+
+class SessionDetailApi(SessionApiView):
+    @extend_schema(**schema.REVOKE)
+    def delete(self, request, session_id):
+        session_revoke_own(account_id=request.auth.record.account_id, session_id=session_id,
+                           caller=self.caller(request))
+        return HttpResponse(status=204)
+
+
+class SessionLogoutAllApi(SessionApiView):
+    @extend_schema(**schema.LOGOUT_ALL)
+    def post(self, request):
+        body = body_fields(request, {"include_current"})
+        include_current = body.get("include_current", False)
+        if type(include_current) is not bool:
+            raise ApiError("validation_error", "include_current must be true or false.",
+                           errors={"include_current": ["Must be true or false."]})
+        revoked = sessions_logout_all(account_id=request.auth.record.account_id,
+                                      current_session_id=request.auth.id,
+                                      include_current=include_current,
+                                      caller=self.caller(request))
+        return json_response({"revoked": revoked})
+
+
+class SessionRefreshApi(SessionApiView):
+    @extend_schema(**schema.REFRESH)
+    def post(self, request):
+        body_fields(request, set())
+        token, record = session_refresh(token_hash=request.auth.token_hash,
+                                        caller=self.caller(request))
+        return session_response(record, token=token)
+
+
+class BackchannelLogoutApi(SessionApiView):
+    """The identity provider's call: form-encoded, authenticated by the logout token itself."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser]
+
+    @extend_schema(**schema.BACKCHANNEL_LOGOUT)
+    def post(self, request):
+        tokens = request.data.getlist("logout_token") if hasattr(request.data, "getlist") else []
+        if len(tokens) != 1 or not tokens[0]:
+            raise ApiError("validation_error", "Send exactly one logout_token.",
+                           errors={"logout_token": ["Required, once."]})
+        revoked = backchannel_logout(logout_token=tokens[0],
+                                     caller=caller_of(request, "identity_provider"))
+        return json_response({"revoked": revoked})

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 from rest_framework.authentication import BaseAuthentication
 
+from .abuse import unknown_token_note
 from .errors import WWW_AUTHENTICATE, ApiError
 from .store import session_store
 from .store.record import HotRecord
@@ -110,7 +111,12 @@ class SessionTokenAuthentication(BaseAuthentication):
     raises ``session_invalid``/``_expired``/``_revoked``."""
 
     def authenticate(self, request):
-        context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        try:
+            context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        except ApiError as error:
+            if error.code == "session_invalid":
+                unknown_token_note(request)
+            raise
         if context is None:
             return None
         return context.user, context

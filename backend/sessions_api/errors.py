@@ -23,6 +23,7 @@ CODES: dict[str, tuple[int, str]] = {
     "session_invalid": (401, "Session token invalid"),
     "session_expired": (401, "Session expired"),
     "session_revoked": (401, "Session revoked"),
+    "service_token_invalid": (401, "Service token invalid"),
     "validation_error": (400, "Invalid request"),
     "unknown_field": (400, "Unknown field"),
     "field_not_writable": (403, "Field not writable"),

@@ -116,3 +116,92 @@ LOGOUT = {
     "request": None,
     "responses": responses({204: None}, *SESSION_AUTH),
 }
+
+
+class SessionSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_activity_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+    device = serializers.CharField(help_text='Parsed from the user agent, e.g. "Chrome on macOS".')
+    current = serializers.BooleanField(help_text="The session making this call.")
+
+
+class LogoutAllRequestSerializer(serializers.Serializer):
+    include_current = serializers.BooleanField(required=False, default=False)
+
+
+class RevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(min_value=0)
+
+
+class EmptyRequestSerializer(serializers.Serializer):
+    pass
+
+
+class BackchannelLogoutRequestSerializer(serializers.Serializer):
+    logout_token = serializers.CharField(help_text="The identity provider's signed logout token.")
+
+
+class SubscriptionRequestSerializer(serializers.Serializer):
+    subscription_plan = serializers.CharField(required=False, max_length=64)
+    subscription_status = serializers.CharField(required=False, max_length=32)
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    auth0_sub = serializers.CharField()
+    subscription_plan = serializers.CharField()
+    subscription_status = serializers.CharField()
+
+
+LIST = {
+    "operation_id": "session_list",
+    "summary": "The user's live sessions, newest first.",
+    "responses": responses({200: SessionSummarySerializer(many=True)}, *SESSION_AUTH),
+}
+REVOKE = {
+    "operation_id": "session_revoke",
+    "summary": "Revoke one of the user's own sessions (404 for anyone else's).",
+    "request": None,
+    "responses": responses({204: None}, *SESSION_AUTH, "not_found"),
+}
+LOGOUT_ALL = {
+    "operation_id": "session_logout_all",
+    "summary": "Revoke the user's other sessions (and this one with include_current).",
+    "request": LogoutAllRequestSerializer,
+    "responses": responses({200: RevokedSerializer}, *SESSION_AUTH, *BODY, "unknown_field"),
+}
+REFRESH = {
+    "operation_id": "session_refresh",
+    "summary": "Rotate the token: the old one is dead at once; the absolute expiry does not move.",
+    "request": None,
+    "responses": responses({200: SessionCreatedSerializer}, *SESSION_AUTH, *BODY,
+                           "unknown_field"),
+}
+BACKCHANNEL_LOGOUT = {
+    "operation_id": "session_backchannel_logout",
+    "summary": "OpenID Connect Back-Channel Logout: the identity provider ends sessions.",
+    "request": {"application/x-www-form-urlencoded": BackchannelLogoutRequestSerializer},
+    "auth": [],
+    "responses": responses({200: RevokedSerializer}, "validation_error", "not_found",
+                           "payload_too_large", "unsupported_media_type", "store_unavailable",
+                           "identity_provider_unavailable"),
+}
+_SERVICE_AUTH = ("service_token_invalid", "not_found", "store_unavailable")
+INTERNAL_SUBSCRIPTION = {
+    "operation_id": "internal_subscription_set",
+    "summary": "Set a user's plan and status; every live session shows it on its next call.",
+    "request": SubscriptionRequestSerializer,
+    "auth": [{"serviceAuth": []}],
+    "responses": responses({200: SubscriptionSerializer}, *_SERVICE_AUTH, *BODY,
+                           "unknown_field"),
+}
+INTERNAL_REVOKE = {
+    "operation_id": "internal_sessions_revoke",
+    "summary": "Revoke every live session of a user.",
+    "request": None,
+    "auth": [{"serviceAuth": []}],
+    "responses": responses({200: RevokedSerializer}, *_SERVICE_AUTH, *BODY, "unknown_field"),
+}

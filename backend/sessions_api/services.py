@@ -17,10 +17,12 @@ from .errors import ApiError, StoreUnavailable
 from .identity.verify import access_token_verify
 from .models import Account, Membership, Session, SessionEvent
 from .provisioning import account_provision
+from .ratelimit import create_rate_limit_ip, create_rate_limit_user
 from .store import session_store
 from .store.audit import database_call, event_record, session_render
 from .store.record import HotRecord, epoch_ms
 from .tokens import token_generate, token_hash
+from .tokens import token_hash as token_hash_of
 from .validation import SessionChanges, update_validate
 
 logger = logging.getLogger("sessions_api.sessions")
@@ -55,7 +57,9 @@ def _now() -> datetime:
 
 
 def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tuple[str, HotRecord]:
+    create_rate_limit_ip(caller.ip)
     claims = access_token_verify(access_token)
+    create_rate_limit_user(claims)
     session_store.ensure_writable()
     return database_call(_session_create, claims=claims, access_token=access_token,
                          tenant_id=tenant_id, caller=caller)
@@ -67,6 +71,7 @@ def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, Ho
     token = token_generate()
     now = _now()
     with transaction.atomic():
+        _account_lock(account)
         session = Session.objects.create(
             token_hash=token_hash(token),
             account=account,
@@ -81,6 +86,8 @@ def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, Ho
         event_record(session.pk, SessionEvent.Kind.CREATED, actor=f"user:{account.pk}",
                      at=now, ip=caller.ip, user_agent=caller.user_agent,
                      changes={"tenant_id": str(tenant.pk) if tenant else None})
+        evicted = _sessions_over_limit_revoke(account=account, caller=caller)
+    _evicted_bury(evicted)
     session.account, session.tenant = account, tenant
     record = session_render(session)
     session_store.publish_new(session, record)
@@ -230,3 +237,162 @@ def outbox_drain(limit: int = 1000) -> int:
                 raise
             drained += 1
     return drained
+
+
+# Managing sessions: the user's own (one, the others, all), rotation, the per-user limit, and
+# server-to-server changes. Every revocation goes through ``session_revoke``.
+
+
+def sessions_revoke(*, sessions: list[Session], reason: str, caller: Caller) -> int:
+    for session in sessions:
+        session_revoke(ref=SessionRef.of(session), reason=reason, caller=caller)
+    return len(sessions)
+
+
+def session_revoke_own(*, account_id: str, session_id, caller: Caller) -> None:
+    """Revoke one of the caller's own live sessions; anyone else's is ``not_found``."""
+    session = database_call(
+        Session.objects.filter(pk=session_id, account_id=account_id, revoked_at__isnull=True,
+                               absolute_expires_at__gt=_now()).first)
+    if session is None:
+        raise ApiError("not_found", "No such session.")
+    session_revoke(ref=SessionRef.of(session), reason="user", caller=caller)
+
+
+def sessions_logout_all(*, account_id: str, current_session_id: str, include_current: bool,
+                        caller: Caller) -> int:
+    others = database_call(lambda: list(
+        Session.objects.filter(account_id=account_id, revoked_at__isnull=True,
+                               absolute_expires_at__gt=_now()).exclude(pk=current_session_id)))
+    revoked = sessions_revoke(sessions=others, reason="others", caller=caller)
+    if include_current:
+        current = database_call(Session.objects.filter(pk=current_session_id).first)
+        if current is not None and current.revoked_at is None:
+            session_revoke(ref=SessionRef.of(current), reason="logout", caller=caller)
+            revoked += 1
+    return revoked
+
+
+def session_refresh(*, token_hash: str, caller: Caller) -> tuple[str, HotRecord]:
+    """Rotate the token: the old one is dead at once, the absolute deadline does not move.
+
+    The old token's tombstone is written before the new hash is committed, so there is no
+    moment at which both tokens work; a Redis that cannot take the tombstone refuses the
+    rotation (``store_unavailable``) rather than leave the old token alive.
+    """
+    if not session_store.redis_available():
+        raise StoreUnavailable("redis")
+    token = token_generate()
+    session = database_call(_session_rotate, old_hash=token_hash, new_hash=token_hash_of(token),
+                            caller=caller)
+    record = session_render(session)
+    try:
+        session_store.redis(session_store.hot.put, session.token_hash, record, mode="new")
+        session_store.redis(session_store.hot.index_add, record.account_id, record.session_id,
+                            session.token_hash)
+    except StoreUnavailable:
+        pass  # the audit row is committed: the first read restores the hot copy from it
+    logger.info("session rotated", extra={"session_id": record.session_id})
+    return token, record
+
+
+def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
+    now = _now()
+    with transaction.atomic():
+        session = (Session.objects.select_for_update(of=("self",))
+                   .select_related("account", "tenant").filter(token_hash=old_hash).first())
+        if session is None:
+            raise ApiError("session_invalid", "No such session.")
+        if session.revoked_at is not None:
+            raise ApiError("session_revoked", "This session has been revoked.")
+        # Kill the old token before the new hash exists; if this fails, nothing is committed.
+        session_store.redis(session_store.hot.bury, old_hash, "rotated",
+                            epoch_ms(session.absolute_expires_at))
+        session.token_hash = new_hash
+        session.version += 1
+        session.last_activity_at = now
+        session.save(update_fields=["token_hash", "version", "last_activity_at"])
+        event_record(session.pk, SessionEvent.Kind.ROTATED, reason="rotated",
+                     actor=caller.actor, at=now, ip=caller.ip, user_agent=caller.user_agent,
+                     changes={"version": [session.version - 1, session.version]})
+    return session
+
+
+def _account_lock(account: Account) -> None:
+    """Serialise the creates of one user, so the per-user limit holds under concurrency."""
+    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+
+
+def _sessions_over_limit_revoke(*, account: Account, caller: Caller) -> list[SessionRef]:
+    """Inside the create transaction, with the account locked: revoke the oldest sessions
+    past ``SESSION_MAX_PER_USER`` in the audit copy. Returns them for the Redis tombstones."""
+    live = Session.objects.filter(account=account, revoked_at__isnull=True,
+                                  absolute_expires_at__gt=_now())
+    excess = live.count() - session_settings.MAX_PER_USER
+    if excess <= 0:
+        return []
+    # A session locked by a concurrent update is skipped rather than waited on (which could
+    # deadlock with that update waiting on the account): the next oldest goes instead.
+    oldest = list(live.select_for_update(skip_locked=True).order_by("created_at", "pk")[:excess])
+    now = _now()
+    for session in oldest:
+        _revoke_in_database(ref=SessionRef.of(session), reason="limit", caller=caller, at=now,
+                            stale=False)
+    return [SessionRef.of(session) for session in oldest]
+
+
+def _evicted_bury(refs: list[SessionRef]) -> None:
+    stale = [ref.session_id for ref in refs if not session_store.bury(ref, "limit")]
+    if stale:
+        session_store.mark_stale(stale)
+    for ref in refs:
+        logger.info("session revoked", extra={"session_id": ref.session_id, "reason": "limit"})
+
+
+def account_for_subject(subject: str) -> Account:
+    account = database_call(
+        Account.objects.filter(issuer=session_settings.issuer, subject=subject).first)
+    if account is None:
+        raise ApiError("not_found", "No such user.")
+    return account
+
+
+def account_subscription_set(*, subject: str, plan: str | None, status: str | None,
+                             caller: Caller) -> Account:
+    """Set any plan and status (server to server); every live session shows it next call."""
+    account = account_for_subject(subject)
+    account = database_call(_subscription_write, account_id=account.pk, plan=plan,
+                            status=status, caller=caller)
+    account_state_publish(account)
+    return account
+
+
+def _subscription_write(*, account_id, plan, status, caller: Caller) -> Account:
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        diff = {}
+        for name, value in (("subscription_plan", plan), ("subscription_status", status)):
+            if value is not None and getattr(account, name) != value:
+                diff[name] = [getattr(account, name), value]
+                setattr(account, name, value)
+        if diff:
+            account.state_version += 1
+            account.save()
+            for session in _live_sessions(account):
+                event_record(session.pk, SessionEvent.Kind.UPDATED, actor=caller.actor,
+                             ip=caller.ip, user_agent=caller.user_agent, changes=diff)
+    return account
+
+
+def account_sessions_revoke(*, account: Account, reason: str, caller: Caller,
+                            identity_provider_sid: str = "") -> int:
+    """Revoke every live session of a user, or only those opened under one Auth0 ``sid``."""
+    def live():
+        sessions = Session.objects.filter(account=account, revoked_at__isnull=True,
+                                          absolute_expires_at__gt=_now())
+        if identity_provider_sid:
+            # Sessions whose access token carried no sid can only be matched by the user.
+            sessions = sessions.filter(identity_provider_sid__in=[identity_provider_sid, ""])
+        return list(sessions)
+
+    return sessions_revoke(sessions=database_call(live), reason=reason, caller=caller)

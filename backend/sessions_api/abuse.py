@@ -1,0 +1,37 @@
+"""Unknown session tokens: every one is counted; a burst from one client IP is logged.
+
+A client guessing tokens cannot succeed (256 random bits), but it is worth seeing. The token
+itself is never logged, only the client IP and the count.
+"""
+
+import logging
+
+from prometheus_client import Counter
+
+from .caller import client_ip
+from .errors import StoreUnavailable
+from .ratelimit import rate_hit
+
+logger = logging.getLogger("sessions_api.abuse")
+
+UNKNOWN_TOKENS = Counter(
+    "session_unknown_token", "Calls carrying a session token the service does not know.")
+UNKNOWN_TOKEN_BURSTS = Counter(
+    "session_unknown_token_bursts", "Bursts of unknown session tokens from one client IP.")
+
+# So many unknown tokens from one IP within a minute make a burst.
+BURST_PER_MINUTE = 20
+
+
+def unknown_token_note(request) -> None:
+    UNKNOWN_TOKENS.inc()
+    ip = client_ip(request)
+    if not ip:
+        return
+    try:
+        count, _, _ = rate_hit(scope="unknown-token", subject=ip, rate=f"{BURST_PER_MINUTE}/m")
+    except StoreUnavailable:
+        return
+    if count == BURST_PER_MINUTE:
+        UNKNOWN_TOKEN_BURSTS.inc()
+        logger.warning("burst of unknown session tokens", extra={"client_ip": ip, "count": count})
