@@ -9,3 +9,6 @@ class SessionsApiConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  registers the start-up checks
+        from .metrics import database_observer_connect
+
+        database_observer_connect()

@@ -78,6 +78,18 @@ SETTINGS: dict[str, Setting] = {
     "USER_FACTORY": Setting(None, "sessions_api.provisioning.create_host_user"),
     "DEV_KEY_PATH": Setting("SESSION_DEV_KEY_PATH", ".run/dev-identity-key.pem"),
     "DEBUG": Setting("DJANGO_DEBUG", False, _bool),
+    # Operations: periodic tasks (seconds between runs), cleanup, metrics.
+    "CLEANUP_INTERVAL": Setting("SESSION_CLEANUP_INTERVAL", 3600, int),
+    "ACTIVITY_FLUSH_INTERVAL": Setting("SESSION_ACTIVITY_FLUSH_INTERVAL", 60, int),
+    "OUTBOX_DRAIN_INTERVAL": Setting("SESSION_OUTBOX_DRAIN_INTERVAL", 60, int),
+    "REPAIR_INTERVAL": Setting("SESSION_REPAIR_INTERVAL", 60, int),
+    "METRICS_INTERVAL": Setting("SESSION_METRICS_INTERVAL", 60, int),
+    "CLEANUP_BATCH_SIZE": Setting("SESSION_CLEANUP_BATCH_SIZE", 1000, int),
+    # Audit rows are kept this many days after a session's absolute deadline; 0 keeps them.
+    "AUDIT_RETENTION_DAYS": Setting("SESSION_AUDIT_RETENTION_DAYS", 90, int),
+    # Keys measured with MEMORY USAGE per metrics run; the rest is extrapolated.
+    "METRICS_MEMORY_SAMPLE": Setting(None, 2000, int),
+    "METRICS_TOKEN": Setting("METRICS_TOKEN", None),
 }
 
 DEV_ISSUER = "https://dev-identity.invalid/"

@@ -8,12 +8,14 @@ from the database and marks what changed so Redis is repaired before it serves a
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 from django.db import transaction
 
 from ..conf import session_settings
 from ..errors import ApiError, StoreUnavailable
+from ..metrics import REDIS_LATENCY
 from ..models import Session
 from .audit import database_call, session_is_expired, session_load, session_render
 from .breaker import CircuitBreaker
@@ -36,15 +38,20 @@ class SessionStore:
     def redis(self, fn, *args, **kwargs):
         if not self.redis_breaker.allows_call():
             raise StoreUnavailable("redis")
+        started = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
         except CONNECTION_ERRORS as error:
             self.redis_breaker.record_failure(error)
             raise StoreUnavailable("redis", error) from error
+        finally:
+            REDIS_LATENCY.observe(time.perf_counter() - started)
         if self.redis_breaker.record_success():
+            # Redis is back, possibly with copies older than what changed meanwhile: nothing
+            # is served from it until those are repaired, which needs the database too.
             try:
                 self.repair()
-            except CONNECTION_ERRORS as error:
+            except (StoreUnavailable, *CONNECTION_ERRORS) as error:
                 self.redis_breaker.record_failure(error)
                 raise StoreUnavailable("redis", error) from error
             result = fn(*args, **kwargs)
@@ -162,6 +169,9 @@ class SessionStore:
 
     def repair(self) -> int:
         """Rewrite the hot copy of every session changed while Redis was unreachable."""
+        return database_call(self._repair)
+
+    def _repair(self) -> int:
         repaired = 0
         now = datetime.now(UTC)
         while True:

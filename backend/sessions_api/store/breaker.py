@@ -4,6 +4,8 @@ import logging
 import threading
 import time
 
+from ..metrics import STORE_ERRORS
+
 logger = logging.getLogger("sessions_api.store")
 
 
@@ -27,6 +29,7 @@ class CircuitBreaker:
         return self.clock() >= self.open_until
 
     def record_failure(self, error: BaseException) -> None:
+        STORE_ERRORS.labels(self.name).inc()
         with self._lock:
             if not self.tripped:
                 logger.warning(
