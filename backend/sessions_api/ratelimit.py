@@ -13,13 +13,11 @@ from .store import session_store
 
 logger = logging.getLogger("sessions_api.ratelimit")
 
-# KEYS: counter. ARGV: window_ms. Returns the count in this window and the ms left in it.
+# KEYS: counter. ARGV: window_ms. Returns the count in this window.
 _HIT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local left = redis.call('PTTL', KEYS[1])
-if left < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); left = tonumber(ARGV[1]) end
-return {count, left}
+return count
 """
 
 
@@ -31,11 +29,12 @@ def rate_hit(*, scope: str, subject: str, rate: str) -> tuple[int, int, int]:
     """Count one hit; returns (count, limit, ms left in the window). Raises ``StoreUnavailable``."""
     limit, period = parse_rate(rate)
     hot = session_store.hot
-    window = hot.clock() // (period * 1000)
+    now, period_ms = hot.clock(), period * 1000
+    window = now // period_ms
     # The hash tag keeps one subject's counters on one cluster slot.
     key = f"{session_settings.REDIS_KEY_PREFIX}:rl:{scope}:{{{_digest(subject)}}}:{period}:{window}"
-    count, left = session_store.redis(hot.client.eval, _HIT, 1, key, period * 1000)
-    return int(count), limit, int(left)
+    count = session_store.redis(hot.client.eval, _HIT, 1, key, period_ms)
+    return int(count), limit, (window + 1) * period_ms - now
 
 
 def rate_limit(*, scope: str, subject: str, rate: str) -> None:
