@@ -287,7 +287,10 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   function revokeSession(id: string): Promise<void> {
     return withSession(async (token) => {
       await unwrap(
-        api.DELETE("/api/sessions/{id}/", { headers: sessionHeader(token), params: { path: { id } } }),
+        api.DELETE("/api/sessions/{session_id}/", {
+          headers: sessionHeader(token),
+          params: { path: { session_id: id } },
+        }),
       );
     });
   }
