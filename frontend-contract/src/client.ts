@@ -125,9 +125,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     return session;
   }
 
-  async function adopt(body: SessionTokenResponse, response: Response): Promise<Session> {
+  async function adopt(
+    body: SessionTokenResponse,
+    response: Response,
+    { rotated = false } = {},
+  ): Promise<Session> {
     await store.set(body.token);
-    etag = response.headers.get("ETag");
+    // A rotated token still names the same session, so the ETag seen before stays valid.
+    etag = response.headers.get("ETag") ?? (rotated ? etag : null);
     emit(body.session);
     return body.session;
   }
@@ -250,7 +255,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
             const { data, response } = await unwrap(
               api.POST("/api/sessions/refresh/", { headers: sessionHeader(token) }),
             );
-            return adopt(data, response);
+            return adopt(data, response, { rotated: true });
           },
           { awaitRotation: false },
         ),

@@ -280,6 +280,18 @@ describe("refresh", () => {
     expect(getAccessToken).not.toHaveBeenCalled();
   });
 
+  it("keeps the ETag: the rotated token names the same session", async () => {
+    const api = client();
+    await api.createSession("at-alice");
+    await api.current();
+    const etag = api.lastETag();
+
+    await api.refresh();
+    await api.update({ data: { after: "refresh" } }, { ifMatch: true });
+
+    expect(service.requests.at(-1)?.ifMatch).toBe(etag);
+  });
+
   it("makes one rotation for two simultaneous calls", async () => {
     const api = client();
     await api.createSession("at-alice");
