@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/health/", include("sessions_api.health")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/", admin.site.urls),
+    path("", include("sessions_api.metrics_api")),
 ]
 
 if settings.DEBUG and session_settings.dev_identity:

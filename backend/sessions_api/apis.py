@@ -59,6 +59,7 @@ def current_get(request) -> HttpResponse:
         return problem_response(error)
     except StoreUnavailable:
         return problem_response(ApiError("store_unavailable", "The session store is not answering."))
+    request.auth = context  # as DRF views have it: the access log names the session
     return session_response(context.record)
 
 
