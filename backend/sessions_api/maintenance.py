@@ -69,6 +69,14 @@ def _pages(queryset, batch_size: int, *fields):
 
 # Expiry.
 
+def live(now: datetime) -> Q:
+    """Sessions alive as the audit copy knows it (its last activity may lag the hot copy's
+    by up to one activity-flush interval)."""
+    idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
+    return Q(revoked_at__isnull=True, expired_at__isnull=True,
+             absolute_expires_at__gt=now, last_activity_at__gt=idle_cutoff)
+
+
 def past_deadline(now: datetime) -> Q:
     """Sessions neither revoked nor marked expired whose deadline, as the audit copy knows
     it, has passed."""

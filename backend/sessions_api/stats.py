@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 
 from .conf import session_settings
 from .errors import StoreUnavailable
-from .maintenance import cleanup_last_run_key, past_deadline
+from .maintenance import cleanup_last_run_key, live, past_deadline
 from .models import Session, SessionEvent
 from .store import session_store
 from .store.audit import database_call
@@ -105,16 +105,10 @@ def metrics_snapshot_read() -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def _live(now: datetime) -> Q:
-    idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
-    return Q(revoked_at__isnull=True, expired_at__isnull=True,
-             absolute_expires_at__gt=now, last_activity_at__gt=idle_cutoff)
-
-
 def _audit_figures(now: datetime) -> dict:
     sessions = Session.objects
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
-    per_user = sorted(sessions.filter(_live(now)).values("account_id")
+    per_user = sorted(sessions.filter(live(now)).values("account_id")
                       .annotate(n=Count("pk")).values_list("n", flat=True))
     ended = sessions.filter(Q(revoked_at__gte=day) | Q(expired_at__gte=day)).aggregate(
         avg=Avg(ExpressionWrapper(Coalesce("revoked_at", "expired_at") - F("created_at"),
