@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_WORKERS ?= 3
 
-.PHONY: install run serve worker beat test test-backend test-frontend lint schema bench manage clean
+.PHONY: install run serve worker beat test test-backend test-frontend lint schema bench fuzz manage clean
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ lint: install
 
 schema: install
 	DJANGO_DEBUG=1 $(MANAGE) spectacular --file frontend-contract/openapi.yaml --validate
+
+# A long schemathesis run against /api/schema/ on a live test server (make test runs a short one).
+fuzz: install
+	@bash scripts/services.sh
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest -q -s -p no:xdist backend/tests/test_schemathesis.py
 
 bench: install
 	@bash scripts/services.sh

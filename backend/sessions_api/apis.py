@@ -3,6 +3,7 @@
 import json
 
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -145,6 +146,7 @@ class SessionLogoutApi(SessionApiView):
         return SessionCurrentApi.delete(self, request)
 
 
+@csrf_exempt  # an unknown path is 404 for every method, never the CSRF middleware's 403 page
 def not_found(request, *args, **kwargs):
     return problem_response(ApiError("not_found", "No such endpoint."))
 

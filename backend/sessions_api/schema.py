@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from .errors import CODES, TYPE_BASE
+from .errors import CODES, PROBLEM_CONTENT_TYPE, TYPE_BASE
 
 
 class UserSerializer(serializers.Serializer):
@@ -79,7 +79,8 @@ def responses(success: dict, *codes: str) -> dict:
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(CODES[code][0], []).append(code)
-    return {**success, **{status: problem(*group) for status, group in sorted(by_status.items())}}
+    return {**success, **{(status, PROBLEM_CONTENT_TYPE): problem(*group)
+                          for status, group in sorted(by_status.items())}}
 
 
 SESSION_AUTH = ("session_missing", "session_invalid", "session_expired", "session_revoked",

@@ -212,8 +212,12 @@ def test_wrong_methods_are_405_with_a_problem_body(api, alice, method, path):
     f"/api/sessions/{SOME_ID}/extra", "/api/sessions/" + "a" * 5000, "/api/nothing",
     "/api/", "/", "/api/sessions/CURRENT/", "/api/internal/users/x/other",
 ])
-def test_odd_paths_are_404_problems(api, alice, path):
-    response = api.call("GET", path, session=alice)
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PATCH"])
+def test_odd_paths_are_404_problems(api, alice, path, method):
+    client = api.client
+    api.client = type(client)(enforce_csrf_checks=True)
+    response = api.call(method, path, session=alice, body={})
+    api.client = client
     assert_problem(response, 404, "not_found")
 
 
