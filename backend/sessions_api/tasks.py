@@ -7,7 +7,7 @@ idempotent, so a retried or overlapping run does no harm.
 import logging
 
 from celery import shared_task
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
 from django.db import InterfaceError, OperationalError
 
 from .activity import activity_flush
@@ -36,6 +36,11 @@ RETRYING = {
 @task_prerun.connect
 def _request_id_of_task(task_id=None, **kwargs):
     request_id_var.set(f"task-{task_id}")
+
+
+@task_postrun.connect
+def _request_id_cleared(**kwargs):
+    request_id_var.set("-")
 
 
 def run_locked(name: str, interval: int, service) -> dict | None:
