@@ -11,6 +11,7 @@ from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients
 
 from .support.fake_auth0 import FakeAuth0
+from .support.log_guard import LogGuard
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,17 @@ def fake_auth0():
     server = FakeAuth0()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_guard():
+    """Every log record of the whole run; the run fails if one carries a token or a hash."""
+    guard = LogGuard()
+    guard.install()
+    yield guard
+    guard.uninstall()
+    leaks = guard.found()
+    assert not leaks, "secrets in log records:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(autouse=True)
