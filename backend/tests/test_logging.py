@@ -1,0 +1,86 @@
+"""Structured logs: one JSON object per line, a request id, the session's public id, and never
+a token, a token hash or a stack trace."""
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+
+from sessions_api.logging import JsonFormatter, RequestIdFilter, redact
+from sessions_api.tokens import token_hash
+
+
+@pytest.fixture
+def json_log():
+    """Everything logged during the test, as the production handler writes it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def test_one_session_can_be_followed_by_its_public_id(api, json_log):
+    created = api.create()
+    token, public_id = created["token"], created["session"]["id"]
+    response = api.current(token, headers={"HTTP_X_REQUEST_ID": "req-42"})
+    assert response["X-Request-ID"] == "req-42"
+    api.logout(token)
+    lines = json_log()
+    mine = [line for line in lines if line.get("session_id") == public_id]
+    assert [line["message"] for line in mine] == [
+        "session created", "GET /api/sessions/current/ 200", "session revoked",
+        "DELETE /api/sessions/current/ 204"]
+    access = mine[1]
+    assert access["request_id"] == "req-42"
+    assert access["status"] == 200 and access["duration_ms"] >= 0
+    created_line = mine[0]
+    create_access = next(line for line in lines
+                         if line["message"] == "POST /api/sessions/create/ 201")
+    assert created_line["request_id"] == create_access["request_id"] != "-"
+    everything = "\n".join(json.dumps(line) for line in lines)
+    assert token not in everything
+    assert token_hash(token) not in everything
+
+
+def test_a_request_id_is_made_when_none_or_a_bad_one_is_given(api):
+    made = api.call("GET", "/api/health/live/")["X-Request-ID"]
+    assert len(made) == 32
+    bad = api.call("GET", "/api/health/live/",
+                   headers={"HTTP_X_REQUEST_ID": "x" * 65})["X-Request-ID"]
+    assert bad != "x" * 65 and len(bad) == 32
+    spaced = api.call("GET", "/api/health/live/", headers={"HTTP_X_REQUEST_ID": "a b"})
+    assert spaced["X-Request-ID"] != "a b"
+
+
+def format_record(message, *args, exc_info=None, **extra) -> dict:
+    """Formatted directly, not logged: the run's log guard rightly fails on a logged token."""
+    record = logging.makeLogRecord({"name": "sessions_api.test", "levelno": logging.ERROR,
+                                    "levelname": "ERROR", "msg": message, "args": args,
+                                    "exc_info": exc_info, **extra})
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_secrets_are_masked_and_exceptions_lose_their_stack():
+    token = "sst_" + "Q" * 43
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
+    info = format_record("header was Session %s", token, hash=token_hash(token), n=3)
+    assert info["message"] == "header was Session [redacted]"
+    assert info["hash"] == "[redacted]" and info["n"] == 3
+    try:
+        raise ValueError(f"bad token {jwt}")
+    except ValueError:
+        failure = format_record("failed", exc_info=sys.exc_info())
+    assert failure["error"] == "ValueError: bad token [redacted]"
+    assert "Traceback" not in json.dumps(failure)
+    assert redact(f"Authorization: Bearer {'k' * 30}") == "Authorization: [redacted]"
+    kept = "session 6f1c1d8e-8d1b-4a8e-9a51-1f8f6a1c2b3d of account 12"
+    assert redact(kept) == kept
