@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { DEFAULT_STORAGE_KEY } from "../src";
 import { serveStatic } from "./static-server";
@@ -57,6 +57,7 @@ async function callWithToken(token: string): Promise<Response> {
 beforeAll(async () => {
   if (!existsSync(join(distDir, "index.html"))) throw new Error(`${distDir} is missing: build the example first`);
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: install Debian's chromium`);
+  rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
   server = await serveStatic(distDir, pagePort);
   userDataDir = mkdtempSync(join(tmpdir(), "session-e2e-chromium-"));
@@ -75,6 +76,7 @@ beforeAll(async () => {
     ],
     viewport: { width: 900, height: 900 },
   });
+  context.setDefaultTimeout(10_000);
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());
@@ -88,6 +90,13 @@ beforeAll(async () => {
       });
     }
   });
+});
+
+afterEach(async ({ task }) => {
+  if (task.result?.state !== "fail" || !page) return;
+  const path = await screenshot("failed");
+  const alert = await byTestId("error").allTextContents();
+  console.log(`screenshot of the failure: ${path}${alert.length ? `\npage error: ${alert.join(" ")}` : ""}`);
 });
 
 afterAll(async () => {
