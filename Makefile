@@ -24,6 +24,9 @@ run: install
 
 serve: install
 	$(MANAGE) migrate --noinput
+	@# Multiprocess metrics: the directory must start empty (stale files would add up forever).
+	@if [ -n "$${PROMETHEUS_MULTIPROC_DIR:-}" ]; then \
+		mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db; fi
 	cd backend && ../$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(WEB_WORKERS) --access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
