@@ -112,7 +112,7 @@ class SessionCreateApi(SessionApiView):
 
 class SessionCurrentApi(SessionApiView):
     def dispatch(self, request, *args, **kwargs):
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return current_get(request)
         return super().dispatch(request, *args, **kwargs)
 

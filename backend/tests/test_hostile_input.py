@@ -206,6 +206,23 @@ def test_wrong_methods_are_405_with_a_problem_body(api, alice, method, path):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE", "PROPFIND"])
+@pytest.mark.parametrize("path", [
+    "/api/sessions/", "/api/sessions/current/", "/api/sessions/create/", "/api/sessions/refresh/",
+    "/api/sessions/logout-all/", f"/api/sessions/{SOME_ID}/", "/api/sessions/backchannel-logout/",
+    "/api/internal/users/x/subscription/", "/api/sessions/update/", "/api/sessions/logout/",
+])
+def test_unusual_methods_never_fail_and_never_change_anything(api, alice, method, path):
+    before = snapshot()
+    response = api.call(method, path, session=alice, body={})
+    assert response.status_code < 500
+    if path.startswith("/api/internal/"):  # no SERVICE_API_TOKEN: the internal API is absent
+        assert response.status_code == 404
+    elif method in ("TRACE", "PROPFIND"):
+        assert_problem(response, 405, "method_not_allowed")
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize("path", [
     "/api/sessions/current/extra", "/api/sessions//current/", "/api/sessions/current//",
     "/api/sessions/%00", "/api/sessions/..%2F..%2Fadmin", "/api/sessions/not-a-uuid/",
