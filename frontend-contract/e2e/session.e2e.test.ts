@@ -195,6 +195,39 @@ describe("example page against the running backend", () => {
     expect(await byTestId("error").count()).toBe(0);
   });
 
+  it("replaces a session revoked elsewhere with a new one, once, and keeps the user's state", async () => {
+    const revoked = (await storedToken()) ?? "";
+    const logoutElsewhere = await fetch(`${apiUrl}/api/sessions/current/`, {
+      method: "DELETE",
+      headers: { Authorization: `Session ${revoked}` },
+    });
+    expect(logoutElsewhere.status).toBe(204);
+    const before = apiResponses.length;
+
+    await page.locator('input[name="note"]').fill("after a revocation");
+    await page.getByRole("button", { name: "Save note" }).click();
+
+    await expect.poll(() => byTestId("data").textContent()).toBe('{"note":"after a revocation"}');
+    const newId = (await byTestId("session-id").textContent()) ?? "";
+    expect(newId).not.toBe(sessionId);
+    expect(await byTestId("user").textContent()).toBe("E2E Tester <e2e@example.com>");
+    // Onboarding belongs to the user, not to the session that recorded it.
+    expect(await byTestId("needs-onboarding").textContent()).toBe("false");
+    expect(await byTestId("error").count()).toBe(0);
+    const calls = apiResponses.slice(before).map((r) => `${r.status} ${new URL(r.url).pathname}`);
+    expect(calls).toEqual([
+      "401 /api/sessions/current/",
+      "200 /dev/access-token/",
+      "201 /api/sessions/create/",
+      "200 /api/sessions/current/",
+    ]);
+    expect(consoleErrors.splice(0)).toEqual([expect.stringContaining("status of 401")]);
+    sessionId = newId;
+    firstToken = (await storedToken()) ?? "";
+    expect(firstToken).not.toBe(revoked);
+    await screenshot("session-replaced");
+  });
+
   it("rotates the token; the old one stops working", async () => {
     await page.getByRole("button", { name: "Refresh token" }).click();
 

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 
 import { isSessionApiError } from "../src";
 import { useSession } from "../src/react";
-import { profile } from "./dev-identity";
+import { loadProfile, saveProfile } from "./dev-identity";
 
 function describe(error: Error): string {
   return isSessionApiError(error) ? `${error.status} ${error.code}: ${error.detail || error.title}` : error.message;
@@ -10,11 +10,11 @@ function describe(error: Error): string {
 
 function SignIn() {
   const { createSession } = useSession();
-  const [who, setWho] = useState(profile);
+  const [who, setWho] = useState(loadProfile);
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    Object.assign(profile, who);
+    saveProfile(who);
     createSession().catch(() => undefined);
   }
 

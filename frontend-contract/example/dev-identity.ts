@@ -8,7 +8,17 @@ export interface DevProfile {
   name: string;
 }
 
-export const profile: DevProfile = { sub: "dev|alice", email: "alice@example.com", name: "Alice" };
+const PROFILE_KEY = "example.dev-profile";
+
+/** Who the next access token is for; kept for the tab so a reload signs the same user back in. */
+export function loadProfile(): DevProfile {
+  const saved = sessionStorage.getItem(PROFILE_KEY);
+  return saved ? (JSON.parse(saved) as DevProfile) : { sub: "dev|alice", email: "alice@example.com", name: "Alice" };
+}
+
+export function saveProfile(who: DevProfile): void {
+  sessionStorage.setItem(PROFILE_KEY, JSON.stringify(who));
+}
 
 export async function devAccessToken(apiBaseUrl: string, who: DevProfile): Promise<string> {
   const response = await fetch(new URL("/dev/access-token/", apiBaseUrl), {

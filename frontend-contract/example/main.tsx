@@ -4,7 +4,7 @@ import { createRoot } from "react-dom/client";
 import { createSessionClient, sessionStorageTokenStore } from "../src";
 import { SessionProvider } from "../src/react";
 import { App } from "./App";
-import { devAccessToken, profile } from "./dev-identity";
+import { devAccessToken, loadProfile } from "./dev-identity";
 
 // `?api=http://127.0.0.1:8000` points the page at a backend on another origin.
 const apiBaseUrl =
@@ -17,7 +17,7 @@ const client = createSessionClient({
   // Survives a reload of this tab, unlike the default in-memory store.
   tokenStore: sessionStorageTokenStore(),
   // With Auth0 this would be `getAccessTokenSilently` from @auth0/auth0-react.
-  getAccessToken: () => devAccessToken(apiBaseUrl, profile),
+  getAccessToken: () => devAccessToken(apiBaseUrl, loadProfile()),
 });
 
 createRoot(document.getElementById("root")!).render(
