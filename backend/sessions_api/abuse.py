@@ -6,18 +6,12 @@ itself is never logged, only the client IP and the count.
 
 import logging
 
-from prometheus_client import Counter
-
 from .caller import client_ip
 from .errors import StoreUnavailable
+from .metrics import UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
 from .ratelimit import rate_hit
 
 logger = logging.getLogger("sessions_api.abuse")
-
-UNKNOWN_TOKENS = Counter(
-    "session_unknown_token", "Calls carrying a session token the service does not know.")
-UNKNOWN_TOKEN_BURSTS = Counter(
-    "session_unknown_token_bursts", "Bursts of unknown session tokens from one client IP.")
 
 # So many unknown tokens from one IP within a minute make a burst.
 BURST_PER_MINUTE = 20

@@ -39,6 +39,10 @@ STORE_LATENCY = Histogram(
 STORE_ERRORS = Counter(
     "session_store_errors", "Store calls that failed because the store did not answer.",
     ["store"])  # counted by the circuit breakers, which see every such failure
+UNKNOWN_TOKENS = Counter(
+    "session_unknown_token", "Calls carrying a session token the service does not know.")
+UNKNOWN_TOKEN_BURSTS = Counter(
+    "session_unknown_token_bursts", "Bursts of unknown session tokens from one client IP.")
 
 BREAKER_STATES = ("closed", "open", "half_open")
 

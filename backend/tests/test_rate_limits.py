@@ -5,7 +5,8 @@ import logging
 import pytest
 import time_machine
 
-from sessions_api.abuse import BURST_PER_MINUTE, UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
+from sessions_api.abuse import BURST_PER_MINUTE
+from sessions_api.metrics import UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
 from sessions_api.models import Session
 from sessions_api.store import session_store
 
@@ -85,3 +86,6 @@ def test_a_burst_of_unknown_tokens_is_logged_and_counted(api, caplog):
     warnings = [r for r in caplog.records if r.name == "sessions_api.abuse"]
     assert len(warnings) == 1 and warnings[0].client_ip == "127.0.0.1"
     assert unknown not in warnings[0].getMessage() and "sst_" not in str(warnings[0].__dict__)
+    exposed = api.client.get("/metrics").content.decode()
+    assert "session_unknown_token_total" in exposed
+    assert "session_unknown_token_bursts_total" in exposed
