@@ -61,8 +61,10 @@ def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tupl
     claims = access_token_verify(access_token)
     create_rate_limit_user(claims)
     session_store.ensure_writable()
-    return database_call(_session_create, claims=claims, access_token=access_token,
-                         tenant_id=tenant_id, caller=caller)
+    created = database_call(_session_create, claims=claims, access_token=access_token,
+                            tenant_id=tenant_id, caller=caller)
+    _drain_outbox_after_a_write()
+    return created
 
 
 def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, HotRecord]:
@@ -117,8 +119,22 @@ def _tenant_for(account: Account, tenant_id):
 def session_update(*, token_hash: str, body, if_match: str | None, caller: Caller) -> HotRecord:
     changes = update_validate(body)
     session_store.ensure_writable()
-    return database_call(_session_update, token_hash=token_hash, changes=changes,
-                         if_match=if_match, caller=caller)
+    updated = database_call(_session_update, token_hash=token_hash, changes=changes,
+                            if_match=if_match, caller=caller)
+    _drain_outbox_after_a_write()
+    return updated
+
+
+def _drain_outbox_after_a_write() -> None:
+    """The database answers again: write what this process left in the outbox (the beat
+    task drains what other processes left)."""
+    if not session_store.revoked_outside_database:
+        return
+    try:
+        outbox_drain()
+    except StoreUnavailable:
+        return
+    session_store.revoked_outside_database.clear()
 
 
 def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) -> HotRecord:
@@ -203,39 +219,42 @@ def session_revoke(*, ref: SessionRef, reason: str, caller: Caller) -> None:
         session_store.outbox_push({
             "session_id": ref.session_id, "reason": reason, "actor": caller.actor,
             "at": now.isoformat(), "ip": caller.ip, "user_agent": caller.user_agent,
-        })
+        }, token_hash=ref.token_hash, until_ms=ref.absolute_deadline_ms)
         logger.warning("revocation kept in the outbox until the database returns",
                        extra={"session_id": ref.session_id})
     logger.info("session revoked", extra={"session_id": ref.session_id, "reason": reason})
 
 
-def _revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> None:
+def _revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> bool:
     with transaction.atomic():
         revoked = Session.objects.filter(pk=ref.session_id, revoked_at__isnull=True).update(
             revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
         if revoked:
             event_record(ref.session_id, SessionEvent.Kind.REVOKED, reason=reason,
                          actor=caller.actor, at=at, ip=caller.ip, user_agent=caller.user_agent)
+    return bool(revoked)
 
 
 def outbox_drain(limit: int = 1000) -> int:
-    """Write the audit events of revocations made while the database was down."""
-    drained = 0
-    while drained < limit:
+    """Write the audit events of revocations made while the database was down; returns how
+    many revocations were recorded (an entry already recorded is dropped, not counted)."""
+    drained = taken = 0
+    while taken < limit:
         entries = session_store.outbox_pop(100)
         if not entries:
             break
+        taken += len(entries)
         for position, raw in enumerate(entries):
             entry = json.loads(raw)
             caller = Caller(entry["actor"], entry.get("ip"), entry.get("user_agent") or "")
             ref = SessionRef(entry["session_id"], "", "", 0)
             try:
-                database_call(_revoke_in_database, ref=ref, reason=entry["reason"], caller=caller,
-                              at=datetime.fromisoformat(entry["at"]), stale=False)
+                drained += database_call(
+                    _revoke_in_database, ref=ref, reason=entry["reason"], caller=caller,
+                    at=datetime.fromisoformat(entry["at"]), stale=False)
             except StoreUnavailable:
                 session_store.outbox_return(entries[position:])
                 raise
-            drained += 1
     return drained
 
 

@@ -47,6 +47,7 @@ def _isolated(fake_auth0, settings):
     }
     for breaker in (session_store.redis_breaker, database_breaker):
         breaker.tripped, breaker.open_until = False, 0.0
+    session_store.revoked_outside_database.clear()
     yield
     reset_clients()
 

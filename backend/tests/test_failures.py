@@ -280,3 +280,28 @@ def test_a_fanout_while_redis_is_down_is_repaired(api, own_redis):
     own_redis.proxy.restore()
     cooldown_passes()
     assert body(api.current(token))["subscription_plan"] == "pro"
+
+
+def test_the_next_successful_write_drains_the_outbox(api, database_proxy):
+    token = api.create()["token"]
+    database_proxy.cut()
+    assert api.logout(token).status_code == 204
+    database_proxy.restore()
+    cooldown_passes()
+    assert not SessionEvent.objects.filter(kind="revoked").exists()
+    api.create("auth0|bob")
+    assert Session.objects.get(revoked_at__isnull=False).revoke_reason == "logout"
+    assert SessionEvent.objects.filter(kind="revoked").count() == 1
+
+
+def test_revoked_while_postgres_was_down_stays_refused_when_redis_goes_too(api, own_redis,
+                                                                         database_proxy):
+    token = api.create()["token"]
+    database_proxy.cut()
+    assert api.logout(token).status_code == 204
+    own_redis.proxy.cut()
+    database_proxy.restore()
+    cooldown_passes()
+    response = api.current(token)
+    assert response.status_code == 401
+    assert body(response)["code"] == "session_revoked"

@@ -32,6 +32,9 @@ class SessionStore:
     def __init__(self):
         self.hot = RedisHotCopy()
         self.redis_breaker = CircuitBreaker("redis", session_settings.BREAKER_COOLDOWN)
+        # Revocations this process could only record in Redis (the database was down). If
+        # Redis then becomes unreachable too, the database fallback must still refuse them.
+        self.revoked_outside_database: dict[str, int] = {}
 
     # Redis calls go through here: the breaker, and a repair pass when Redis comes back.
 
@@ -108,6 +111,8 @@ class SessionStore:
         return self.read(token_hash)  # someone else wrote it meanwhile: read theirs
 
     def _read_from_database(self, token_hash: str) -> HotRecord:
+        if token_hash in self.revoked_outside_database:
+            raise ApiError("session_revoked", "This session has been revoked.")
         session = self._live_row(token_hash)
         now = datetime.now(UTC)
         idle_age = (now - session.last_activity_at).total_seconds()
@@ -204,8 +209,13 @@ class SessionStore:
 
     # The outbox: audit events of revocations made while the database was down.
 
-    def outbox_push(self, entry: dict) -> None:
+    def outbox_push(self, entry: dict, *, token_hash: str, until_ms: int) -> None:
         self.redis(self.hot.client.rpush, self.hot.outbox_key(), json.dumps(entry))
+        now = self.hot.clock()
+        for known, until in list(self.revoked_outside_database.items()):
+            if until < now:
+                del self.revoked_outside_database[known]
+        self.revoked_outside_database[token_hash] = until_ms
 
     def outbox_pop(self, count: int) -> list[str]:
         return self.redis(self.hot.client.lpop, self.hot.outbox_key(), count) or []
