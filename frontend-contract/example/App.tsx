@@ -20,7 +20,6 @@ function SignIn() {
 
   return (
     <form onSubmit={submit} data-testid="sign-in">
-      <p>Signed out.</p>
       <label>
         Subject <input value={who.sub} onChange={(e) => setWho({ ...who, sub: e.target.value })} name="sub" />
       </label>{" "}
