@@ -305,3 +305,31 @@ def test_revoked_while_postgres_was_down_stays_refused_when_redis_goes_too(api, 
     response = api.current(token)
     assert response.status_code == 401
     assert body(response)["code"] == "session_revoked"
+
+
+def test_a_silent_redis_does_not_hang_requests(api, own_redis):
+    token = api.create()["token"]
+    own_redis.proxy.stall()
+    started = time.monotonic()
+    response = api.current(token)
+    took = time.monotonic() - started
+    assert response.status_code == 200
+    assert took < 1.5, f"a silent Redis cost {took:.2f}s"
+    started = time.monotonic()
+    assert api.current(token).status_code == 200
+    assert time.monotonic() - started < 0.3
+
+
+def test_a_silent_database_costs_one_connect_timeout_then_nothing(api, database_proxy):
+    token = api.create()["token"]
+    database_proxy.stall()
+    cooldown_passes()  # drop the open connection: the next request must connect anew
+    started = time.monotonic()
+    assert api.update(token, {"needs_onboarding": False}).status_code == 503
+    first = time.monotonic() - started
+    started = time.monotonic()
+    assert api.update(token, {"needs_onboarding": False}).status_code == 503
+    assert api.current(token).status_code == 200  # Redis still answers /current
+    rest = time.monotonic() - started
+    assert first < 3.0, f"connecting to a silent database cost {first:.2f}s"
+    assert rest < 0.3

@@ -63,7 +63,8 @@ class RedisServer:
 
 class TcpProxy:
     """Forwards a loopback port to another; ``cut()`` drops every connection and refuses new
-    ones, like a database that went away; ``restore()`` lets them through again."""
+    ones, like a server that went away; ``stall()`` makes it silent instead, like a network
+    that drops packets; ``restore()`` lets traffic through again."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
@@ -73,6 +74,7 @@ class TcpProxy:
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
         self.open = True
+        self.stalled = False
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         self.closed = False
@@ -84,6 +86,10 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.stalled:
+                with self.lock:
+                    self.sockets.append(client)  # held open, never answered
+                continue
             if not self.open:
                 client.close()
                 continue
@@ -122,8 +128,14 @@ class TcpProxy:
                     pass
             self.sockets.clear()
 
+    def stall(self):
+        """Like a host that went silent: connections are accepted and never answered."""
+        self.cut()
+        self.stalled = True
+
     def restore(self):
         self.open = True
+        self.stalled = False
 
     def close(self):
         self.closed = True
