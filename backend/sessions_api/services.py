@@ -296,11 +296,11 @@ def session_refresh(*, token_hash: str, caller: Caller) -> tuple[str, HotRecord]
     """Rotate the token: the old one is dead at once, the absolute deadline does not move.
 
     The old token's tombstone is written before the new hash is committed, so there is no
-    moment at which both tokens work; a Redis that cannot take the tombstone refuses the
-    rotation (``store_unavailable``) rather than leave the old token alive.
+    moment at which both tokens work. While Redis is unreachable (fallback ``postgres``) the
+    audit row no longer knows the old hash, so the database refuses it, and the repair pass
+    buries the old hot copy before Redis serves again.
     """
-    if not session_store.redis_available():
-        raise StoreUnavailable("redis")
+    session_store.ensure_writable()
     token = token_generate()
     session = database_call(_session_rotate, old_hash=token_hash, new_hash=token_hash_of(token),
                             caller=caller)
@@ -324,13 +324,17 @@ def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
             raise ApiError("session_invalid", "No such session.")
         if session.revoked_at is not None:
             raise ApiError("session_revoked", "This session has been revoked.")
-        # Kill the old token before the new hash exists; if this fails, nothing is committed.
-        session_store.redis(session_store.hot.bury, old_hash, "rotated",
-                            epoch_ms(session.absolute_expires_at))
+        # Kill the old token before the new hash exists.
+        buried = session_store.bury(SessionRef.of(session), "rotated")
+        if not buried:
+            if not session_store.fallback_allowed():
+                raise StoreUnavailable("redis")
+            session.retired_token_hash, session.hot_copy_stale = old_hash, True
         session.token_hash = new_hash
         session.version += 1
         session.last_activity_at = now
-        session.save(update_fields=["token_hash", "version", "last_activity_at"])
+        session.save(update_fields=["token_hash", "version", "last_activity_at",
+                                    "retired_token_hash", "hot_copy_stale"])
         event_record(session.pk, SessionEvent.Kind.ROTATED, reason="rotated",
                      actor=caller.actor, at=now, ip=caller.ip, user_agent=caller.user_agent,
                      changes={"version": [session.version - 1, session.version]})

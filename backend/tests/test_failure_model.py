@@ -1,5 +1,6 @@
 """A stateful property test: random sequences of session calls and store faults against a
-simple model. After every step: no revoked or expired session is accepted, no acknowledged
+simple model (create, update, refresh, logout, logout everywhere, Redis flush, Redis and
+PostgreSQL outages and recoveries, clock jumps). After every step: no revoked or expired session is accepted, no acknowledged
 update is lost, and no live session is lost (outside the documented double fault)."""
 
 import os
@@ -89,6 +90,34 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
                 self.sessions[token]["state"] = "revoked"
                 if not self.pg_up:
                     self.pending_audit.add(token)
+
+        @precondition(lambda self: self.live())
+        @rule(data=st.data())
+        def refresh(self, data):
+            token = data.draw(st.sampled_from(self.live()))
+            response = api.call("POST", "/api/sessions/refresh/", session=token)
+            if not self.pg_up:
+                assert response.status_code == 503
+                return
+            assert response.status_code == 200, response.content
+            self.sessions[token]["state"] = "revoked"
+            self.sessions[response.json()["token"]] = {"user": self.sessions[token]["user"],
+                                                       "state": "live"}
+
+        @precondition(lambda self: self.live())
+        @rule(data=st.data())
+        def logout_everywhere(self, data):
+            token = data.draw(st.sampled_from(self.live()))
+            response = api.call("POST", "/api/sessions/logout-all/", session=token,
+                                body={"include_current": True})
+            if not self.pg_up:
+                assert response.status_code == 503
+                return
+            assert response.status_code == 200, response.content
+            user = self.sessions[token]["user"]
+            for session in self.sessions.values():
+                if session["user"] == user and session["state"] == "live":
+                    session["state"] = "revoked"
 
         @precondition(lambda self: self.redis_up)
         @rule()

@@ -333,3 +333,32 @@ def test_a_silent_database_costs_one_connect_timeout_then_nothing(api, database_
     rest = time.monotonic() - started
     assert first < 3.0, f"connecting to a silent database cost {first:.2f}s"
     assert rest < 0.3
+
+
+def test_refresh_works_while_redis_is_down_and_the_old_token_never_comes_back(api, own_redis):
+    old = api.create()["token"]
+    own_redis.proxy.cut()
+    response = api.call("POST", "/api/sessions/refresh/", session=old)
+    assert response.status_code == 200, response.content
+    new = body(response)["token"]
+    assert api.current(new).status_code == 200
+    assert api.current(old).status_code == 401
+    own_redis.proxy.restore()  # Redis kept the old token's live copy
+    cooldown_passes()
+    assert api.current(new).status_code == 200
+    refused = api.current(old)
+    assert refused.status_code == 401 and body(refused)["code"] == "session_revoked"
+    assert SessionEvent.objects.filter(kind="rotated").count() == 1
+
+
+def test_refresh_with_the_closed_fallback_is_refused_while_redis_is_down(api, own_redis,
+                                                                          settings):
+    settings.SESSIONS_API = {**settings.SESSIONS_API, "STORE_FALLBACK": "closed"}
+    token = api.create()["token"]
+    own_redis.proxy.cut()
+    response = api.call("POST", "/api/sessions/refresh/", session=token)
+    assert response.status_code == 503
+    own_redis.proxy.restore()
+    cooldown_passes()
+    assert api.current(token).status_code == 200
+    assert not SessionEvent.objects.filter(kind="rotated").exists()

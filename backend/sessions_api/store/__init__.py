@@ -190,13 +190,17 @@ class SessionStore:
             for session in batch:
                 self._repair_one(session, now)
             with transaction.atomic():
-                Session.objects.filter(pk__in=[s.pk for s in batch]).update(hot_copy_stale=False)
+                Session.objects.filter(pk__in=[s.pk for s in batch]).update(
+                    hot_copy_stale=False, retired_token_hash="")
             repaired += len(batch)
         if repaired:
             logger.warning("hot copy repaired after an outage", extra={"sessions": repaired})
         return repaired
 
     def _repair_one(self, session: Session, now: datetime) -> None:
+        if session.retired_token_hash:
+            self.hot.bury(session.retired_token_hash, "rotated",
+                          epoch_ms(session.absolute_expires_at))
         if session.revoked_at is not None or session_is_expired(
             session, now, session_settings.IDLE_TIMEOUT
         ):
