@@ -11,7 +11,7 @@ from schemathesis import GenerationMode, checks
 
 SERVICE_TOKEN = "fuzz-service-token-0123456789abcdef"
 # Per operation and generation mode (valid and invalid data), over 13 operations.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
