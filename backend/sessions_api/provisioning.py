@@ -16,20 +16,44 @@ logger = logging.getLogger("sessions_api.accounts")
 
 
 def create_host_user(*, subject: str, email: str, name: str):
-    """The default ``USER_FACTORY``: a user with an unusable password, named after the
-    identity (never the email: the identity is the pair issuer + subject)."""
+    """The default ``USER_FACTORY``: a user with an unusable password.
+
+    The identity is the pair issuer + subject (the ``Account``), never the email. A user model
+    that logs in by username gets the subject as its username. One that logs in by email
+    (``USERNAME_FIELD == EMAIL_FIELD``) gets the email, unless another user already holds it
+    (another identity with the same address is another person as far as we know), in which
+    case, or without an email, it gets a placeholder address made from the subject.
+    """
     User = get_user_model()
-    field = User._meta.get_field(User.USERNAME_FIELD)
-    username = subject
-    if field.max_length and len(username) > field.max_length:
-        username = "auth0-" + hashlib.sha256(subject.encode()).hexdigest()[: field.max_length - 6]
-    user = User(**{User.USERNAME_FIELD: username})
+    login_field = User.USERNAME_FIELD
     email_field = getattr(User, "EMAIL_FIELD", None)
-    if email_field and email_field != User.USERNAME_FIELD and hasattr(user, email_field):
+    email_login = login_field == email_field
+    user = User()
+    if email_field and not email_login and hasattr(user, email_field):
         setattr(user, email_field, email)
     if hasattr(user, "name"):
         user.name = name
     user.set_unusable_password()
+    if email_login and email:
+        try:
+            with transaction.atomic():
+                return _saved(user, login_field, email)
+        except IntegrityError:
+            pass  # the address belongs to another user: never link by email
+    return _saved(user, login_field, _placeholder_login(subject, User, email_login=email_login))
+
+
+def _placeholder_login(subject: str, User, *, email_login: bool) -> str:
+    max_length = User._meta.get_field(User.USERNAME_FIELD).max_length
+    if email_login:
+        return f"{hashlib.sha256(subject.encode()).hexdigest()[:40]}@users.invalid"
+    if max_length and len(subject) > max_length:
+        return "auth0-" + hashlib.sha256(subject.encode()).hexdigest()[: max_length - 6]
+    return subject
+
+
+def _saved(user, login_field: str, login: str):
+    setattr(user, login_field, login)
     user.save()
     return user
 
