@@ -16,7 +16,7 @@ from .authentication import SessionTokenAuthentication, session_authenticate
 from .backchannel import backchannel_logout
 from .caller import caller_of
 from .conf import session_settings
-from .errors import ApiError, StoreUnavailable, problem_response
+from .errors import ApiError, StoreUnavailable, exception_handler, problem_response
 from .parsers import StrictJSONParser
 from .selectors import session_list
 from .services import (
@@ -81,6 +81,10 @@ class SessionApiView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         return response
+
+    def get_exception_handler(self):
+        # The app's endpoints keep their problem shape whatever handler a host project sets.
+        return exception_handler
 
     def caller(self, request):
         return caller_of(request, f"user:{request.auth.record.account_id}")

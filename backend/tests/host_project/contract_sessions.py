@@ -208,3 +208,32 @@ def test_the_host_celery_app_finds_the_session_tasks_and_merges_the_schedule(set
     assert app.conf.beat_schedule.keys() == settings.CELERY_BEAT_SCHEDULE.keys()
     counts = app.tasks["sessions_api.cleanup_sessions"].apply().get()
     assert counts["expired"] == 0
+
+
+@pytest.fixture
+def host_exception_handler(settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "EXCEPTION_HANDLER": "hostsite.errors.exception_handler"}
+
+
+def test_the_app_endpoints_keep_their_errors_under_the_host_exception_handler(
+        host, host_exception_handler):
+    token = host.create()["token"]
+    refused = host.call("PATCH", "/api/sessions/update/", session=token,
+                        body={"subscription_status": "active"})
+    assert refused.status_code == 403
+    assert problem_code(refused) == "field_not_writable"
+    missing = host.call("POST", "/api/sessions/logout/")
+    assert missing.status_code == 401
+    assert problem_code(missing) == "session_missing"
+
+
+def test_the_host_view_under_the_host_exception_handler(host, host_exception_handler):
+    missing = host.call("GET", "/api/me/")
+    assert missing.status_code == 401
+    assert missing.json() == {"error": {"detail": "Authentication credentials were not provided."}}
+    token = host.create()["token"]
+    host.call("DELETE", "/api/sessions/current/", session=token)
+    revoked = host.call("GET", "/api/me/", session=token)
+    assert revoked.status_code == 401
+    assert problem_code(revoked) == "session_revoked"
