@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from people.models import Person
 
-from sessions_api.models import Account
+from sessions_api.models import Account, Membership, Tenant
 
 PROBLEM = "application/problem+json"
 
@@ -112,6 +112,34 @@ def test_the_host_view_sees_the_user_and_the_session(host, django_assert_num_que
     assert body["id"] == Account.objects.get(subject="auth0|alice").user_id
     assert body["session"] == {"id": created["session"]["id"], "tenant": None,
                                "needs_onboarding": False, "subscription_plan": "free"}
+
+
+def test_the_host_view_sees_the_tenant_of_the_session(host, fake_auth0):
+    host.create("auth0|alice")
+    tenant = Tenant.objects.create(name="Acme")
+    Membership.objects.create(tenant=tenant, account=Account.objects.get(), role="owner")
+    response = host.call("POST", "/api/sessions/create/", bearer=fake_auth0.token("auth0|alice"),
+                         body={"tenant_id": str(tenant.id)})
+    assert response.status_code == 201, response.content
+    me = host.call("GET", "/api/me/", session=response.json()["token"]).json()
+    assert me["session"]["tenant"] == {"id": str(tenant.id), "name": "Acme", "role": "owner"}
+
+
+def test_refresh_list_and_logout_all(host):
+    first = host.create()["token"]
+    second = host.create()["token"]
+    listed = host.call("GET", "/api/sessions/", session=first)
+    assert listed.status_code == 200
+    assert len(listed.json()) == 2
+    refreshed = host.call("POST", "/api/sessions/refresh/", session=first)
+    assert refreshed.status_code == 200, refreshed.content
+    rotated = refreshed.json()["token"]
+    assert problem_code(host.call("GET", "/api/me/", session=first)) == "session_revoked"
+    everyone = host.call("POST", "/api/sessions/logout-all/", session=rotated,
+                         body={"include_current": True})
+    assert everyone.json() == {"revoked": 2}
+    for token in (rotated, second):
+        assert host.call("GET", "/api/me/", session=token).status_code == 401
 
 
 def test_the_host_view_without_a_session_is_a_401_problem(host):
