@@ -97,8 +97,8 @@ class Session(models.Model):
     expired_at = models.DateTimeField(null=True, blank=True)
     # Set when a change could not reach Redis; the repair pass rewrites the hot copy.
     hot_copy_stale = models.BooleanField(default=False)
-    # The token a rotation replaced while Redis was unreachable: the repair buries it.
-    retired_token_hash = models.CharField(max_length=64, blank=True)
+    # Tokens rotations replaced while Redis was unreachable: the repair buries them.
+    retired_token_hashes = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

@@ -329,12 +329,13 @@ def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
         if not buried:
             if not session_store.fallback_allowed():
                 raise StoreUnavailable("redis")
-            session.retired_token_hash, session.hot_copy_stale = old_hash, True
+            session.retired_token_hashes = [*session.retired_token_hashes, old_hash]
+            session.hot_copy_stale = True
         session.token_hash = new_hash
         session.version += 1
         session.last_activity_at = now
         session.save(update_fields=["token_hash", "version", "last_activity_at",
-                                    "retired_token_hash", "hot_copy_stale"])
+                                    "retired_token_hashes", "hot_copy_stale"])
         event_record(session.pk, SessionEvent.Kind.ROTATED, reason="rotated",
                      actor=caller.actor, at=now, ip=caller.ip, user_agent=caller.user_agent,
                      changes={"version": [session.version - 1, session.version]})

@@ -362,3 +362,15 @@ def test_refresh_with_the_closed_fallback_is_refused_while_redis_is_down(api, ow
     cooldown_passes()
     assert api.current(token).status_code == 200
     assert not SessionEvent.objects.filter(kind="rotated").exists()
+
+
+def test_two_refreshes_during_one_outage_bury_both_old_tokens(api, own_redis):
+    first = api.create()["token"]
+    own_redis.proxy.cut()
+    second = body(api.call("POST", "/api/sessions/refresh/", session=first))["token"]
+    third = body(api.call("POST", "/api/sessions/refresh/", session=second))["token"]
+    own_redis.proxy.restore()
+    cooldown_passes()
+    assert api.current(third).status_code == 200
+    for old in (first, second):
+        assert body(api.current(old))["code"] == "session_revoked"

@@ -191,16 +191,15 @@ class SessionStore:
                 self._repair_one(session, now)
             with transaction.atomic():
                 Session.objects.filter(pk__in=[s.pk for s in batch]).update(
-                    hot_copy_stale=False, retired_token_hash="")
+                    hot_copy_stale=False, retired_token_hashes=[])
             repaired += len(batch)
         if repaired:
             logger.warning("hot copy repaired after an outage", extra={"sessions": repaired})
         return repaired
 
     def _repair_one(self, session: Session, now: datetime) -> None:
-        if session.retired_token_hash:
-            self.hot.bury(session.retired_token_hash, "rotated",
-                          epoch_ms(session.absolute_expires_at))
+        for retired in session.retired_token_hashes:
+            self.hot.bury(retired, "rotated", epoch_ms(session.absolute_expires_at))
         if session.revoked_at is not None or session_is_expired(
             session, now, session_settings.IDLE_TIMEOUT
         ):
