@@ -100,6 +100,17 @@ def test_the_app_errors_keep_their_shape_in_the_host(host):
     assert problem_code(missing) == "session_missing"
 
 
+def test_the_app_parses_strict_json_without_the_host_setting_its_parser(host, settings):
+    assert "DEFAULT_PARSER_CLASSES" not in settings.REST_FRAMEWORK
+    token = host.create()["token"]
+    response = host.client.generic("PATCH", "/api/sessions/update/",
+                                   data='{"data": {}, "data": {"a": 1}}',
+                                   content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Session {token}")
+    assert response.status_code == 400
+    assert problem_code(response) == "validation_error"
+
+
 def test_the_host_view_sees_the_user_and_the_session(host, django_assert_num_queries):
     created = host.create("auth0|alice", email="alice@example.com")
     token = created["token"]

@@ -1,7 +1,7 @@
 """An existing Django + DRF project that adopts the session app.
 
-Everything the session app needs is in the blocks marked "session app"; the rest is the host's
-own (its user model, its cookie sessions for the admin, its middleware).
+Every line the session app needs is marked "session app" (docs/embedding.md counts them); the
+rest is the host's own: its user model, its cookie sessions, its middleware, its parsers.
 """
 
 import os
@@ -72,20 +72,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": [
-        "sessions_api.parsers.StrictJSONParser",  # session app
-        "rest_framework.parsers.FormParser",
-    ],
     "EXCEPTION_HANDLER": "sessions_api.errors.exception_handler",  # session app
 }
 
 # Session app: one namespaced dict; anything left out comes from the environment names of the
 # specification, then from the defaults.
-SESSIONS_API = {
-    "REDIS_URL": os.environ.get("HOST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    "AUTH0_DOMAIN": "host.auth0.invalid",
-    "AUTH0_AUDIENCE": "https://api.host.test",
-}
+SESSIONS_API = {  # session app
+    "REDIS_URL": "redis://127.0.0.1:6379/0",  # session app
+    "AUTH0_DOMAIN": "host.auth0.invalid",  # session app
+    "AUTH0_AUDIENCE": "https://api.host.test",  # session app
+}  # session app
 
 CORS_ALLOWED_ORIGINS = ["https://app.host.test"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "if-none-match"]  # session app
