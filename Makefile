@@ -46,6 +46,7 @@ lint: install
 
 schema: install
 	DJANGO_DEBUG=1 $(MANAGE) spectacular --file frontend-contract/openapi.yaml --validate
+	cd frontend-contract && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent generate
 
 # A long schemathesis run against /api/schema/ on a live test server (make test runs a short one).
 fuzz: install
