@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from prometheus_client import REGISTRY
 
+from sessions_api.metrics import metrics_render
 from sessions_api.stats import auth_failures, metrics_snapshot_record, session_metrics_collect
 from sessions_api.store import session_store
 from sessions_api.store.connection import reset_clients
@@ -149,26 +150,14 @@ def test_metrics_token_is_required_when_set(api, settings):
     assert api.call("POST", "/metrics", bearer="s3cret-metrics-token").status_code == 405
 
 
-COUNT_ONE = """
-import django
-django.setup()
-from sessions_api.metrics import CREATE_OUTCOMES
-CREATE_OUTCOMES.labels("ok").inc()
-"""
-
-RENDER = """
-import django
-django.setup()
-from sessions_api.metrics import metrics_render
-print(metrics_render()[0].decode())
-"""
+COUNT_ONE = "from sessions_api.metrics import CREATE_OUTCOMES; CREATE_OUTCOMES.labels('ok').inc()"
 
 
-def test_multiprocess_mode_adds_up_every_worker(tmp_path):
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+def test_multiprocess_mode_adds_up_every_worker(tmp_path, monkeypatch):
+    """Two worker processes count; the process answering the scrape adds them up."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     for _ in range(2):
-        subprocess.run([sys.executable, "-c", COUNT_ONE], cwd=BACKEND, env=env, check=True)
-    rendered = subprocess.run([sys.executable, "-c", RENDER], cwd=BACKEND, env=env, check=True,
-                              capture_output=True, text=True).stdout
+        subprocess.run([sys.executable, "-c", COUNT_ONE], cwd=BACKEND, env=os.environ, check=True)
+    rendered = metrics_render()[0].decode()
     assert 'session_create_total{code="ok"} 2.0' in rendered
     assert "session_store_circuit_state" in rendered
