@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from .logging import request_id_var
+from .logging import redact, request_id_var
 from .metrics import CREATE_OUTCOMES, REQUEST_LATENCY, VALIDATE_OUTCOMES, problem_code
 from .stats import auth_failures
 
@@ -36,9 +36,10 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             context = getattr(request, "auth", None)
-            access_log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            path = redact(request.path)  # a client may put anything in a URL, a token too
+            access_log.info("%s %s %s", request.method, path, response.status_code, extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "session_id": getattr(context, "id", None),

@@ -84,3 +84,12 @@ def test_secrets_are_masked_and_exceptions_lose_their_stack():
     assert redact(f"Authorization: Bearer {'k' * 30}") == "Authorization: [redacted]"
     kept = "session 6f1c1d8e-8d1b-4a8e-9a51-1f8f6a1c2b3d of account 12"
     assert redact(kept) == kept
+
+
+def test_a_token_put_in_a_url_never_reaches_a_log_record(api, caplog):
+    token = api.create()["token"]
+    with caplog.at_level(logging.INFO, logger="sessions_api.access"):
+        assert api.call("GET", f"/api/sessions/{token}/").status_code == 404
+    [line] = [r for r in caplog.records if r.name == "sessions_api.access"]
+    assert line.path == "/api/sessions/[redacted]/"
+    assert token not in line.getMessage()
