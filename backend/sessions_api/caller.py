@@ -3,14 +3,12 @@ configured proxies) and the user agent."""
 
 import ipaddress
 
-from django.conf import settings
-
+from .conf import session_settings
 from .services import Caller
 
 
 def _trusted_proxies() -> list:
-    raw = getattr(settings, "SESSIONS_API", {}).get("TRUSTED_PROXIES", [])
-    return [ipaddress.ip_network(item, strict=False) for item in raw]
+    return [ipaddress.ip_network(item, strict=False) for item in session_settings.TRUSTED_PROXIES]
 
 
 def _is_trusted(address: str, networks) -> bool:

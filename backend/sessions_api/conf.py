@@ -69,6 +69,8 @@ SETTINGS: dict[str, Setting] = {
     "CREATE_RATE_IP": Setting("SESSION_CREATE_RATE_IP", "300/m"),
     "STORE_FALLBACK": Setting("SESSION_STORE_FALLBACK", "postgres"),
     "SERVICE_API_TOKEN": Setting("SERVICE_API_TOKEN", None),
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client IP.
+    "TRUSTED_PROXIES": Setting("TRUSTED_PROXIES", [], _list),
     "MAX_BODY_BYTES": Setting(None, 16 * 1024, int),
     "MAX_DATA_BYTES": Setting(None, 4 * 1024, int),
     "MAX_JSON_DEPTH": Setting(None, 32, int),

@@ -276,3 +276,14 @@ def test_the_host_view_under_the_host_exception_handler(host, host_exception_han
     revoked = host.call("GET", "/api/me/", session=token)
     assert revoked.status_code == 401
     assert problem_code(revoked) == "session_revoked"
+
+
+def test_the_environment_names_configure_a_host_that_leaves_a_key_out(host, monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.0/8")
+    token = host.create()["token"]
+    forwarded = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
+    second = host.call("POST", "/api/sessions/create/", bearer=host.fake.token("auth0|alice"),
+                       headers=forwarded)
+    assert second.status_code == 201, second.content
+    listed = host.call("GET", "/api/sessions/", session=token).json()
+    assert sorted(entry["ip"] for entry in listed) == ["127.0.0.1", "203.0.113.9"]
