@@ -1,0 +1,46 @@
+"""What every service shares: who acts, a handle to revoke by, the live sessions of a user."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..models import Account, Session
+from ..store.record import epoch_ms
+
+logger = logging.getLogger("sessions_api.sessions")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts, and from where: recorded on every audit event."""
+
+    actor: str
+    ip: str | None = None
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """Enough to revoke a session without the database."""
+
+    session_id: str
+    account_id: str
+    token_hash: str
+    absolute_deadline_ms: int
+
+    @classmethod
+    def of(cls, session: Session) -> "SessionRef":
+        return cls(str(session.pk), str(session.account_id), session.token_hash,
+                   epoch_ms(session.absolute_expires_at))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def live_sessions(account: Account) -> list[Session]:
+    sessions = list(Session.objects.select_related("tenant").filter(
+        account=account, revoked_at__isnull=True, absolute_expires_at__gt=utc_now()))
+    for session in sessions:
+        session.account = account
+    return sessions

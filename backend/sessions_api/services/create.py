@@ -1,0 +1,113 @@
+"""Opening a session: verify, provision, write the audit row, publish the hot copy, and keep
+the user within ``SESSION_MAX_PER_USER``."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+
+from ..conf import session_settings
+from ..errors import ApiError
+from ..identity.verify import access_token_verify
+from ..models import Account, Membership, Session, SessionEvent
+from ..provisioning import account_provision
+from ..ratelimit import create_rate_limit_ip, create_rate_limit_user
+from ..store import session_store
+from ..store.audit import database_call, event_record, session_render
+from ..store.record import HotRecord
+from ..tokens import token_generate, token_hash
+from .common import Caller, SessionRef, utc_now
+from .revoke import drain_outbox_after_a_write, revoke_in_database
+
+logger = logging.getLogger("sessions_api.sessions")
+
+
+def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tuple[str, HotRecord]:
+    create_rate_limit_ip(caller.ip)
+    claims = access_token_verify(access_token)
+    create_rate_limit_user(claims)
+    session_store.ensure_writable()
+    created = database_call(_session_create, claims=claims, access_token=access_token,
+                            tenant_id=tenant_id, caller=caller)
+    drain_outbox_after_a_write()
+    return created
+
+
+def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, HotRecord]:
+    account = account_provision(claims=claims, access_token=access_token)
+    tenant = tenant_for(account, tenant_id)
+    token = token_generate()
+    now = utc_now()
+    with transaction.atomic():
+        _account_lock(account)
+        session = Session.objects.create(
+            token_hash=token_hash(token),
+            account=account,
+            tenant=tenant,
+            ip=caller.ip,
+            user_agent=caller.user_agent[:512],
+            identity_provider_sid=str(claims.get("sid") or "")[:255],
+            created_at=now,
+            last_activity_at=now,
+            absolute_expires_at=now + timedelta(seconds=session_settings.ABSOLUTE_TIMEOUT),
+        )
+        event_record(session.pk, SessionEvent.Kind.CREATED, actor=f"user:{account.pk}",
+                     at=now, ip=caller.ip, user_agent=caller.user_agent,
+                     changes={"tenant_id": str(tenant.pk) if tenant else None})
+        evicted = _sessions_over_limit_revoke(account=account, caller=caller)
+    _evicted_bury(evicted)
+    session.account, session.tenant = account, tenant
+    record = session_render(session)
+    session_store.publish_new(session, record)
+    # A user-level change committed while this session was being written may have missed
+    # it: compare versions once more now that the hot copy exists.
+    current = Account.objects.filter(pk=account.pk).values_list("state_version", flat=True).first()
+    if current != account.state_version:
+        session.account = Account.objects.get(pk=account.pk)
+        record = session_render(session)
+        session_store.publish([session])
+    logger.info("session created", extra={"session_id": record.session_id,
+                                          "account_id": record.account_id})
+    return token, record
+
+
+def tenant_for(account: Account, tenant_id):
+    memberships = Membership.objects.select_related("tenant").filter(account=account)
+    if tenant_id is None:
+        membership = memberships.order_by("created_at", "pk").first()
+        return membership.tenant if membership else None
+    membership = memberships.filter(tenant_id=tenant_id).first()
+    if membership is None:
+        raise ApiError("not_found", "No such tenant.")
+    return membership.tenant
+
+
+def _account_lock(account: Account) -> None:
+    """Serialise the creates of one user, so the per-user limit holds under concurrency."""
+    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+
+
+def _sessions_over_limit_revoke(*, account: Account, caller: Caller) -> list[SessionRef]:
+    """Inside the create transaction, with the account locked: revoke the oldest sessions
+    past ``SESSION_MAX_PER_USER`` in the audit copy. Returns them for the Redis tombstones."""
+    live = Session.objects.filter(account=account, revoked_at__isnull=True,
+                                  absolute_expires_at__gt=utc_now())
+    excess = live.count() - session_settings.MAX_PER_USER
+    if excess <= 0:
+        return []
+    # A session locked by a concurrent update is skipped rather than waited on (which could
+    # deadlock with that update waiting on the account): the next oldest goes instead.
+    oldest = list(live.select_for_update(skip_locked=True).order_by("created_at", "pk")[:excess])
+    now = utc_now()
+    for session in oldest:
+        revoke_in_database(ref=SessionRef.of(session), reason="limit", caller=caller, at=now,
+                            stale=False)
+    return [SessionRef.of(session) for session in oldest]
+
+
+def _evicted_bury(refs: list[SessionRef]) -> None:
+    stale = [ref.session_id for ref in refs if not session_store.bury(ref, "limit")]
+    if stale:
+        session_store.mark_stale(stale)
+    for ref in refs:
+        logger.info("session revoked", extra={"session_id": ref.session_id, "reason": "limit"})
