@@ -83,8 +83,8 @@ class RedisHotCopy:
     def client(self):
         return redis_client()
 
-    def _script(self, source: str):
-        client = self.client
+    def _script(self, source: str, client=None):
+        client = client or self.client
         key = (id(client), source)
         script = self._scripts.get(key)
         if script is None:
@@ -111,11 +111,15 @@ class RedisHotCopy:
     # Reads.
 
     def touch(self, token_hash: str) -> HotRecord | Tombstone | None:
+        # The hot path: each settings read and client lookup costs microseconds, so each is
+        # done once here.
+        client = self.client
         idle_ms = session_settings.IDLE_TIMEOUT * 1000
         every_ms = int(session_settings.activity_write_interval * 1000)
-        keys = [self.session_key(token_hash), self.activity_key(token_hash[:2])]
-        reply = self._script(_TOUCH)(
-            keys=keys, args=[self.clock(), idle_ms, every_ms, EXPIRED_GRACE_MS]
+        prefix, bucket = self._prefix(), token_hash[:2]
+        keys = [f"{prefix}:s:{{{bucket}}}{token_hash}", f"{prefix}:a:{{{bucket}}}"]
+        reply = self._script(_TOUCH, client)(
+            keys=keys, args=[self.clock(), idle_ms, every_ms, EXPIRED_GRACE_MS], client=client
         )
         if not reply:
             return None
@@ -128,7 +132,8 @@ class RedisHotCopy:
 
     # Writes.
 
-    def put(self, token_hash: str, record: HotRecord, *, mode: str) -> bool:
+    def put(self, token_hash: str, record: HotRecord, *, mode: str, client=None) -> bool:
+        """Write a session's hot copy; ``client`` may be a pipeline (bulk loads, benchmarks)."""
         fields = {
             "b": record.body,
             "la": record.last_activity_ms,
@@ -142,7 +147,8 @@ class RedisHotCopy:
         args = [mode, self.clock(), session_settings.IDLE_TIMEOUT * 1000, EXPIRED_GRACE_MS]
         for name, value in fields.items():
             args += [name, value]
-        return bool(self._script(_PUT)(keys=[self.session_key(token_hash)], args=args))
+        return bool(self._script(_PUT)(keys=[self.session_key(token_hash)], args=args,
+                                       client=client))
 
     def bury(self, token_hash: str, reason: str, until_ms: int) -> None:
         ttl = max(until_ms - self.clock(), 0) + EXPIRED_GRACE_MS
