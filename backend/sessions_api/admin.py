@@ -2,6 +2,7 @@
 which goes through ``session_revoke`` like every other revocation (the Redis copy dies at once,
 the event names the admin). Token hashes are never shown."""
 
+import uuid
 from datetime import UTC, datetime
 
 from django.contrib import admin, messages
@@ -43,12 +44,23 @@ class SessionUser(admin.SimpleListFilter):
     title = "user"
     parameter_name = "account"
 
+    def _account_id(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(self.value()) if self.value() else None
+        except ValueError:
+            return None
+
     def lookups(self, request, model_admin):
-        account = Account.objects.filter(pk=self.value()).first() if self.value() else None
-        return [(str(account.pk), str(account))] if account else []
+        # Offered only once chosen; a filter without choices would be ignored, not applied.
+        if self.value() is None:
+            return []
+        account = Account.objects.filter(pk=self._account_id()).first()
+        return [(self.value(), str(account) if account else "no such user")]
 
     def queryset(self, request, queryset):
-        return queryset.filter(account_id=self.value()) if self.value() else queryset
+        if self.value() is None:
+            return queryset
+        return queryset.filter(account_id=self._account_id())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -108,3 +108,10 @@ def test_renaming_a_tenant_reaches_live_sessions(api, operator):
     response = operator.post(f"/admin/sessions_api/tenant/{acme.pk}/change/", {"name": "Acme Ltd"})
     assert response.status_code == 302
     assert api.current(token).json()["tenant"]["name"] == "Acme Ltd"
+
+
+def test_a_malformed_user_filter_finds_nothing_instead_of_failing(api, operator):
+    api.create()
+    page = operator.get(CHANGELIST + "?account=not-a-uuid")
+    assert page.status_code == 200
+    assert "/change/" not in page.content.decode().split('id="result_list"')[-1]
