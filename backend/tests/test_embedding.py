@@ -64,3 +64,30 @@ def test_the_app_sources_name_nothing_of_the_standalone_project():
     assert len(sources) > 40
     found = [ref for path in sources for ref in _standalone_references(path)]
     assert found == []
+
+
+def _as_python(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_python(item) for item in value) + "]"
+    return repr(value)
+
+
+def test_the_embedding_guide_lists_every_setting_with_its_default_and_environment_name():
+    from sessions_api.conf import SETTINGS
+
+    guide = (BACKEND.parent / "docs" / "embedding.md").read_text()
+    missing = [key for key, spec in SETTINGS.items()
+               if f'"{key}": {_as_python(spec.default)},' not in guide
+               or (spec.env and spec.env not in guide)]
+    assert missing == []
+
+
+def test_the_embedding_guide_counts_the_lines_the_host_project_adds():
+    guide = (BACKEND.parent / "docs" / "embedding.md").read_text()
+    stated = re.search(r"\*\*(\d+) lines of settings and (\d+) line of URLs\*\*", guide)
+    assert stated, "the closing figure is missing"
+    marked = [(HOST / "hostsite" / name).read_text().count("# session app")
+              for name in ("settings.py", "urls.py")]
+    assert [int(stated.group(1)), int(stated.group(2))] == marked
