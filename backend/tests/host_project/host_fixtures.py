@@ -6,6 +6,7 @@ because the main suite's package is not importable here (see run.py).
 
 import importlib.util
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,22 @@ def fake_auth0():
     server = _support("fake_auth0").FakeAuth0()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_guard(django_db_setup):
+    """Every log record of the run, at every level, checked for tokens and token hashes."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    guard = _support("log_guard").LogGuard()
+    guard.install()
+    yield guard
+    guard.uninstall()
+    root.setLevel(level)
+    assert guard.records > 0
+    leaks = guard.found()
+    assert not leaks, "secrets in log records:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session")
