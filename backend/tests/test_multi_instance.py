@@ -48,9 +48,10 @@ class Instance:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": auth} if auth else {})})
+            headers={"Content-Type": "application/json",
+                     **({"Authorization": auth} if auth else {})})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:
