@@ -8,7 +8,7 @@ class SessionsApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  registers the start-up checks
+        from . import checks, receivers  # noqa: F401  registers the checks and receivers
         from .metrics import database_observer_connect
 
         database_observer_connect()

@@ -11,9 +11,11 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from people.models import Person
 
+from sessions_api.errors import StoreUnavailable
 from sessions_api.models import Account, Membership, Tenant
 
 PROBLEM = "application/problem+json"
@@ -235,6 +237,13 @@ def test_cleanup_command(host):
     assert response.status_code == 200  # back on the real clock the session is alive
 
 
+def test_metrics_command(host):
+    host.create()
+    out = io.StringIO()
+    call_command("session_metrics", "--json", stdout=out)
+    assert json.loads(out.getvalue())["active"] == 1
+
+
 @pytest.mark.django_db
 def test_the_host_celery_app_finds_the_session_tasks_and_merges_the_schedule(settings):
     from hostsite.celery import app
@@ -287,3 +296,25 @@ def test_the_environment_names_configure_a_host_that_leaves_a_key_out(host, monk
     assert second.status_code == 201, second.content
     listed = host.call("GET", "/api/sessions/", session=token).json()
     assert sorted(entry["ip"] for entry in listed) == ["127.0.0.1", "203.0.113.9"]
+
+
+def test_deleting_a_host_user_ends_their_sessions(host):
+    token = host.create()["token"]
+    Person.objects.get().delete()
+    assert not Account.objects.exists()
+    current = host.call("GET", "/api/sessions/current/", session=token)
+    assert current.status_code == 401
+    me = host.call("GET", "/api/me/", session=token)
+    assert me.status_code == 401
+
+
+def test_a_host_user_is_not_deleted_while_their_sessions_cannot_be_ended(host, host_redis):
+    token = host.create()["token"]
+    host_redis.stop()
+    try:
+        with pytest.raises(StoreUnavailable), transaction.atomic():
+            Person.objects.get().delete()
+    finally:
+        host_redis.start()
+    assert Account.objects.exists()
+    assert host.call("GET", "/api/sessions/current/", session=token).status_code == 200

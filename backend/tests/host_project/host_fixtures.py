@@ -56,9 +56,11 @@ def _session_app(fake_auth0, host_redis, settings):
     """The host's settings dict, pointed at the fake tenant and the private Redis; a clean
     Redis and fresh app caches for every test."""
     from sessions_api.identity.jwks import jwks_cache
+    from sessions_api.store import session_store
     from sessions_api.store.connection import reset_clients
 
     host_redis.client().flushdb()
+    session_store.redis_breaker.tripped, session_store.redis_breaker.open_until = False, 0.0
     fake_auth0.reset()
     jwks_cache.clear_local()
     settings.SESSIONS_API = {
