@@ -12,6 +12,12 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 RUN_DIR = REPO_DIR / ".run"
 
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 DEBUG = os.environ.get("DJANGO_DEBUG", "0").strip().lower() in {"1", "true", "yes", "on"}
 
 _missing = [name for name in ("DJANGO_SECRET_KEY", "AUTH0_DOMAIN") if not os.environ.get(name)]
@@ -22,7 +28,7 @@ if not DEBUG and _missing:
     )
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-secret-key"
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()]
+ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS")
 if DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
@@ -101,7 +107,7 @@ CACHES = {
 SESSIONS_API = {
     "REDIS_URL": REDIS_URL,
     "DEV_KEY_PATH": str(RUN_DIR / "dev-identity-key.pem"),
-    "TRUSTED_PROXIES": [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
+    "TRUSTED_PROXIES": _list("TRUSTED_PROXIES"),
 }
 
 REST_FRAMEWORK = {
@@ -130,7 +136,7 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"sessionAuth": []}],
 }
 
-CORS_ALLOWED_ORIGINS = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+CORS_ALLOWED_ORIGINS = _list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "if-none-match"]
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 

@@ -59,7 +59,8 @@ def current_get(request) -> HttpResponse:
             unknown_token_note(request)
         return problem_response(error)
     except StoreUnavailable:
-        return problem_response(ApiError("store_unavailable", "The session store is not answering."))
+        unavailable = ApiError("store_unavailable", "The session store is not answering.")
+        return problem_response(unavailable)
     request.auth = context  # as DRF views have it: the access log names the session
     return session_response(context.record)
 
@@ -108,7 +109,8 @@ class SessionCreateApi(SessionApiView):
         if unknown:
             raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
                            errors={name: ["Unknown field."] for name in unknown})
-        tenant_id = tenant_id_parse(body["tenant_id"]) if body.get("tenant_id") is not None else None
+        tenant_id = body.get("tenant_id")
+        tenant_id = tenant_id_parse(tenant_id) if tenant_id is not None else None
         token, record = session_create(access_token=access_token.strip(), tenant_id=tenant_id,
                                        caller=caller_of(request, "user"))
         return session_response(record, status=201, token=token)

@@ -105,8 +105,12 @@ def _from_drf(exc: drf.APIException) -> ApiError:
 
 def _field_errors(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+        return {str(key): _messages(value) for key, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(value) -> list[str]:
+    return [str(message) for message in (value if isinstance(value, list) else [value])]
 
 
 def exception_handler(exc, context):

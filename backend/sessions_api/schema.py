@@ -31,7 +31,8 @@ class SessionSerializer(serializers.Serializer):
     data = serializers.DictField(help_text="The SPA's own state for this session (<= 4 KB).")
     created_at = serializers.DateTimeField()
     last_activity_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(help_text="The earlier of the idle and absolute deadlines.")
+    expires_at = serializers.DateTimeField(
+        help_text="The earlier of the idle and absolute deadlines.")
 
 
 class SessionCreateRequestSerializer(serializers.Serializer):

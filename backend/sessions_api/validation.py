@@ -37,7 +37,7 @@ def update_validate(body) -> SessionChanges:
         refused.append("subscription_plan")
     if refused:
         raise ApiError("field_not_writable", f"Only the server may change: {', '.join(refused)}.",
-                       errors={name: ["This field is not writable by the client."] for name in refused})
+                       errors={name: ["Not writable by the client."] for name in refused})
 
     errors: dict[str, list[str]] = {}
     changes = SessionChanges()
@@ -66,13 +66,17 @@ def update_validate(body) -> SessionChanges:
         data = body["data"]
         if not isinstance(data, dict):
             errors["data"] = ["Must be a JSON object."]
-        elif len(json.dumps(data, separators=(",", ":")).encode()) > session_settings.MAX_DATA_BYTES:
+        elif _json_size(data) > session_settings.MAX_DATA_BYTES:
             errors["data"] = [f"Must be at most {session_settings.MAX_DATA_BYTES} bytes as JSON."]
         else:
             changes.data = data
     if errors:
         raise ApiError("validation_error", "Some fields have invalid values.", errors=errors)
     return changes
+
+
+def _json_size(value) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
 
 
 def tenant_id_parse(raw) -> uuid.UUID:

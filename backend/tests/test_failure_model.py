@@ -1,14 +1,17 @@
 """A stateful property test: random sequences of session calls and store faults against a
 simple model (create, update, refresh, logout, logout everywhere, Redis flush, Redis and
-PostgreSQL outages and recoveries, clock jumps). After every step: no revoked or expired session is accepted, no acknowledged
-update is lost, and no live session is lost (outside the documented double fault)."""
+PostgreSQL outages and recoveries, clock jumps). After every step: no revoked or expired
+session is accepted, no acknowledged update is lost, and no live session is lost (outside
+the documented double fault)."""
 
 import os
 import uuid
 
 import pytest
 import time_machine
-from hypothesis import HealthCheck, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from sessions_api.services import outbox_drain
@@ -175,7 +178,8 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
                         assert seen == self.onboarding[session["user"]], "an update was lost"
 
     Faults.TestCase.settings = hypothesis_settings(
-        max_examples=int(os.environ.get("FAULT_MODEL_EXAMPLES", "40")), stateful_step_count=20, deadline=None,
+        max_examples=int(os.environ.get("FAULT_MODEL_EXAMPLES", "40")), stateful_step_count=20,
+        deadline=None,
         suppress_health_check=list(HealthCheck))
     from hypothesis.stateful import run_state_machine_as_test
 

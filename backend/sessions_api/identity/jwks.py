@@ -124,7 +124,8 @@ class JWKSCache:
         cooldown = session_settings.JWKS_REFETCH_COOLDOWN
         try:
             client = redis_client()
-            taken = client.eval(_TAKE_SLOT, 1, self._shared_key(url, "slot"), self.clock(), cooldown)
+            slot = self._shared_key(url, "slot")
+            taken = client.eval(_TAKE_SLOT, 1, slot, self.clock(), cooldown)
             return bool(taken)
         except CONNECTION_ERRORS:
             with self._lock:
@@ -137,7 +138,10 @@ class JWKSCache:
     def _fetch(self, url: str) -> KeySet | None:
         type(self).fetches += 1
         try:
-            request = urllib.request.Request(url, headers={"Accept": "application/json"})
+            if not url.startswith(("https://", "http://")):
+                raise ValueError("the JWKS URL must be http(s)")
+            request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+                url, headers={"Accept": "application/json"})
             timeout = session_settings.JWKS_FETCH_TIMEOUT
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 keys = json.loads(response.read(1_000_000))["keys"]

@@ -7,7 +7,9 @@ from ..errors import ApiError
 from .dev import dev_jwks
 from .jwks import KeySet, jwks_cache
 
-ASYMMETRIC = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+ASYMMETRIC = {
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+}
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 
 

@@ -6,6 +6,7 @@ from the database and marks what changed so Redis is repaired before it serves a
 ``closed`` answers ``store_unavailable``. A store error is never read as "no session".
 """
 
+import contextlib
 import json
 import logging
 import time
@@ -106,7 +107,8 @@ class SessionStore:
         record = database_call(session_render, session)
         if self.redis(self.hot.put, token_hash, record, mode="new"):
             self.redis(self.hot.index_add, record.account_id, record.session_id, token_hash)
-            logger.info("session restored from the audit copy", extra={"session_id": record.session_id})
+            logger.info("session restored from the audit copy",
+                        extra={"session_id": record.session_id})
             return record
         return self.read(token_hash)  # someone else wrote it meanwhile: read theirs
 
@@ -126,10 +128,8 @@ class SessionStore:
 
     def _bury_quietly(self, token_hash: str, reason: str) -> None:
         until = self.hot.clock() + session_settings.ABSOLUTE_TIMEOUT * 1000
-        try:
+        with contextlib.suppress(StoreUnavailable):
             self.redis(self.hot.bury, token_hash, reason, until)
-        except StoreUnavailable:
-            pass
 
     # Writes. The database row is written first by the services; these bring Redis in line.
 
@@ -152,7 +152,8 @@ class SessionStore:
         stale = []
         for session in sessions:
             try:
-                self.redis(self.hot.put, session.token_hash, session_render(session), mode="replace")
+                record = session_render(session)
+                self.redis(self.hot.put, session.token_hash, record, mode="replace")
             except StoreUnavailable:
                 stale.append(session.pk)
         if stale:

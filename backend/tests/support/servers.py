@@ -1,5 +1,6 @@
 """Servers a test can break: a private redis-server, and a TCP proxy to cut PostgreSQL."""
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -112,10 +113,8 @@ class TcpProxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self):
         self.open = False
