@@ -13,7 +13,6 @@ REPO_DIR = BACKEND_DIR.parent
 RUN_DIR = REPO_DIR / ".run"
 
 
-
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
