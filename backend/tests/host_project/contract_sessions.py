@@ -318,3 +318,12 @@ def test_a_host_user_is_not_deleted_while_their_sessions_cannot_be_ended(host, h
         host_redis.start()
     assert Account.objects.exists()
     assert host.call("GET", "/api/sessions/current/", session=token).status_code == 200
+
+
+def test_the_host_user_factory_makes_the_user(host, settings):
+    settings.SESSIONS_API = {**settings.SESSIONS_API,
+                             "USER_FACTORY": "people.provisioning.person_for_identity"}
+    host.create("auth0|carol", email="carol@example.com", name="Carol C")
+    person = Account.objects.get(subject="auth0|carol").user
+    assert (person.email, person.display_name) == ("carol@example.com", "Carol C")
+    assert not person.has_usable_password()
