@@ -46,10 +46,12 @@ echo "Audit database migrated (${DATABASE_URL:-SQLite at .run/db.sqlite3})."
 
 $PY backend/manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
-(cd backend && exec ../.venv/bin/celery -A config worker --loglevel WARNING --concurrency 1) &
+# Worker and beat write to their own files, so the console shows the web requests.
+(cd backend && exec ../.venv/bin/celery -A config worker --loglevel INFO --concurrency 1) \
+  >.run/worker.log 2>&1 &
 pids+=($!)
-(cd backend && exec ../.venv/bin/celery -A config beat --loglevel WARNING \
-  --schedule ../.run/celerybeat-schedule) &
+(cd backend && exec ../.venv/bin/celery -A config beat --loglevel INFO \
+  --schedule ../.run/celerybeat-schedule) >.run/beat.log 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
@@ -79,7 +81,8 @@ cat <<MSG
   5. Log out (the token is dead at once):
        curl -s -i -X DELETE $BASE/api/sessions/current/ -H "Authorization: Session \$SESSION"
 
-  API schema: $BASE/api/schema/    Health: $BASE/api/health/ready/
+  API schema: $BASE/api/schema/    Health: $BASE/api/health/ready/    Admin: $BASE/admin/
+  Worker and beat logs: .run/worker.log, .run/beat.log. Requests are logged below.
 
 MSG
 
