@@ -2,6 +2,7 @@
 dependency pointed at a closed port."""
 
 import pytest
+from django.db import connection
 
 from sessions_api.store.connection import reset_clients
 
@@ -54,3 +55,20 @@ def test_broker_down_is_503_naming_the_broker(api, settings):
     assert checks["broker"]["status"] == "down"
     assert checks["redis"]["status"] == checks["database"]["status"] == "up"
     assert checks["broker"]["latency_ms"] < 5000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_down_is_503_naming_the_database(api):
+    original = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = free_port()
+    try:
+        response = api.call("GET", "/api/health/ready/")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = original
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["status"] == "down"
+    assert checks["database"]["error"] == "OperationalError"
+    assert checks["redis"]["status"] == "up"
