@@ -79,7 +79,8 @@ SETTINGS: dict[str, Setting] = {
     "ACTIVITY_WRITE_INTERVAL": Setting(None, 60, int),
     "USER_FACTORY": Setting(None, "sessions_api.provisioning.create_host_user"),
     "DEV_KEY_PATH": Setting("SESSION_DEV_KEY_PATH", ".run/dev-identity-key.pem"),
-    "DEBUG": Setting("DJANGO_DEBUG", False, _bool),
+    # Unset: the project's own settings.DEBUG.
+    "DEBUG": Setting(None, False, _bool),
     # Operations: periodic tasks (seconds between runs), cleanup, metrics.
     "CLEANUP_INTERVAL": Setting("SESSION_CLEANUP_INTERVAL", 3600, int),
     "ACTIVITY_FLUSH_INTERVAL": Setting("SESSION_ACTIVITY_FLUSH_INTERVAL", 60, int),
