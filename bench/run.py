@@ -85,6 +85,7 @@ def sessions_table_writes(dsn: str) -> int:
 
 def main() -> None:
     wrk_path()
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     name = f"bench_{os.getpid()}"
     with (servers.fake_auth0() as auth0, servers.redis_server() as redis_server,
@@ -101,6 +102,7 @@ def main() -> None:
             cwd=servers.REPO, env={**env, "REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/1"},
             check=True, capture_output=True, text=True).stdout)
     measured.elapsed = time.monotonic() - started
+    measured.load_before, measured.cores = load_before, os.cpu_count()
     print(table(measured, seconds=SECONDS, rounds=ROUNDS, workers=WORKERS,
                 worker_class=WORKER_CLASS, threads=THREADS))
 
