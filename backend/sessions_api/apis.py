@@ -29,7 +29,7 @@ from .services import (
     sessions_logout_all,
 )
 from .store.record import HotRecord, rfc3339
-from .validation import tenant_id_parse
+from .validation import body_check, tenant_id_parse
 
 CREATE_FIELDS = {"tenant_id"}
 
@@ -101,15 +101,7 @@ class SessionCreateApi(SessionApiView):
         scheme, _, access_token = header.partition(" ")
         if scheme.lower() != "bearer" or not access_token.strip():
             raise ApiError("token_missing", "This call needs Authorization: Bearer <access token>.")
-        body = request.data
-        if not isinstance(body, dict):
-            raise ApiError("validation_error", "The body must be a JSON object.",
-                           errors={"non_field_errors": ["Expected a JSON object."]})
-        unknown = sorted(set(body) - CREATE_FIELDS)
-        if unknown:
-            raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
-                           errors={name: ["Unknown field."] for name in unknown})
-        tenant_id = body.get("tenant_id")
+        tenant_id = body_check(request.data, CREATE_FIELDS).get("tenant_id")
         tenant_id = tenant_id_parse(tenant_id) if tenant_id is not None else None
         token, record = session_create(access_token=access_token.strip(), tenant_id=tenant_id,
                                        caller=caller_of(request, "user"))
@@ -157,18 +149,6 @@ def not_found(request, *args, **kwargs):
     return problem_response(ApiError("not_found", "No such endpoint."))
 
 
-def body_fields(request, allowed: set[str]) -> dict:
-    body = request.data
-    if not isinstance(body, dict):
-        raise ApiError("validation_error", "The body must be a JSON object.",
-                       errors={"non_field_errors": ["Expected a JSON object."]})
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
-                       errors={name: ["Unknown field."] for name in unknown})
-    return body
-
-
 def json_response(body, status: int = 200) -> HttpResponse:
     response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
@@ -193,7 +173,7 @@ class SessionDetailApi(SessionApiView):
 class SessionLogoutAllApi(SessionApiView):
     @extend_schema(**schema.LOGOUT_ALL)
     def post(self, request):
-        body = body_fields(request, {"include_current"})
+        body = body_check(request.data, {"include_current"})
         include_current = body.get("include_current", False)
         if type(include_current) is not bool:
             raise ApiError("validation_error", "include_current must be true or false.",
@@ -208,7 +188,7 @@ class SessionLogoutAllApi(SessionApiView):
 class SessionRefreshApi(SessionApiView):
     @extend_schema(**schema.REFRESH)
     def post(self, request):
-        body_fields(request, set())
+        body_check(request.data, set())
         token, record = session_refresh(token_hash=request.auth.token_hash,
                                         caller=self.caller(request))
         return session_response(record, token=token)

@@ -9,11 +9,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 
 from . import schema
-from .apis import SessionApiView, body_fields, json_response
+from .apis import SessionApiView, json_response
 from .caller import caller_of
 from .conf import session_settings
 from .errors import ApiError
 from .services import account_for_subject, account_sessions_revoke, account_subscription_set
+from .validation import body_check
 
 SERVICE_WWW_AUTHENTICATE = 'Service realm="internal"'
 SUBSCRIPTION_FIELDS = {"subscription_plan": 64, "subscription_status": 32}
@@ -45,7 +46,7 @@ class InternalApiView(SessionApiView):
 class SubscriptionApi(InternalApiView):
     @extend_schema(**schema.INTERNAL_SUBSCRIPTION)
     def put(self, request, subject):
-        body = body_fields(request, set(SUBSCRIPTION_FIELDS))
+        body = body_check(request.data, set(SUBSCRIPTION_FIELDS))
         errors = {}
         for name, limit in SUBSCRIPTION_FIELDS.items():
             value = body.get(name)
@@ -66,7 +67,7 @@ class SubscriptionApi(InternalApiView):
 class RevokeSessionsApi(InternalApiView):
     @extend_schema(**schema.INTERNAL_REVOKE)
     def post(self, request, subject):
-        body_fields(request, set())
+        body_check(request.data, set())
         account = account_for_subject(subject)
         revoked = account_sessions_revoke(account=account, reason="service",
                                           caller=self.caller(request))

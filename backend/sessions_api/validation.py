@@ -23,14 +23,21 @@ class SessionChanges:
     data: dict | None = None
 
 
-def update_validate(body) -> SessionChanges:
+def body_check(body, known: set[str]) -> dict:
+    """The first two checks of every JSON body: an object, with no field the call does not
+    know."""
     if not isinstance(body, dict):
         raise ApiError("validation_error", "The body must be a JSON object.",
                        errors={"non_field_errors": ["Expected a JSON object."]})
-    unknown = sorted(set(body) - WRITABLE - SERVER_ONLY)
+    unknown = sorted(set(body) - known)
     if unknown:
         raise ApiError("unknown_field", f"Unknown field(s): {', '.join(unknown)}.",
                        errors={name: ["Unknown field."] for name in unknown})
+    return body
+
+
+def update_validate(body) -> SessionChanges:
+    body_check(body, WRITABLE | SERVER_ONLY)
     refused = sorted(set(body) & SERVER_ONLY)
     plan = body.get("subscription_plan")
     if isinstance(plan, str) and plan not in session_settings.SELF_SERVE_PLANS:
