@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import AbstractConnection
 from rest_framework.response import Response
@@ -98,3 +99,18 @@ def test_a_host_view_costs_no_sql_until_it_touches_the_user(api, round_trips):
         response = HostView.as_view()(factory.get("/host/?who=1", **header))
     assert response.data["username"]
     assert len(queries) == 1
+
+
+def test_the_admin_keeps_its_middleware_and_the_api_skips_it(api, admin_user):
+    """Cookie sessions, CSRF and X-Frame-Options run under /admin/ only."""
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.get("/admin/login/")["X-Frame-Options"] == "DENY"
+    credentials = {"username": admin_user.username, "password": "password"}
+    assert strict.post("/admin/login/", credentials).status_code == 403  # no CSRF token
+    client = Client()
+    assert client.post("/admin/login/?next=/admin/", credentials).status_code == 302
+    assert client.get("/admin/sessions_api/session/").status_code == 200
+
+    token = api.create()["token"]
+    response = api.current(token)
+    assert "X-Frame-Options" not in response and not response.cookies
