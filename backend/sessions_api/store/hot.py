@@ -47,7 +47,8 @@ for i = 1, #fields, 2 do new[fields[i]] = fields[i + 1] end
 if cur[3] then return 0 end
 if mode == 'new' and cur[1] then return 0 end
 if mode == 'replace' and not cur[1] then return 0 end
-if cur[1] and (tonumber(cur[1]) > tonumber(new['sv']) or tonumber(cur[2]) > tonumber(new['xv'])) then
+if cur[1] and (tonumber(cur[1]) > tonumber(new['sv'])
+              or tonumber(cur[2]) > tonumber(new['xv'])) then
   return 0
 end
 if cur[4] and tonumber(cur[4]) > tonumber(new['la']) then new['la'] = cur[4] end
