@@ -5,9 +5,9 @@ import threading
 import redis
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from redis.exceptions import ClusterDownError
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import ClusterDownError
 from redis.retry import Retry
 
 from ..conf import session_settings
