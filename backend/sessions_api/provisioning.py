@@ -3,6 +3,7 @@ the project's own ``AUTH_USER_MODEL``."""
 
 import hashlib
 import logging
+import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -22,7 +23,9 @@ def create_host_user(*, subject: str, email: str, name: str):
     that logs in by username gets the subject as its username. One that logs in by email
     (``USERNAME_FIELD == EMAIL_FIELD``) gets the email, unless another user already holds it
     (another identity with the same address is another person as far as we know), in which
-    case, or without an email, it gets a placeholder address made from the subject.
+    case, or without an email, it gets a placeholder address made from the subject. When the
+    login is taken (a user made by hand, the same subject under another issuer), the next
+    candidate is tried: a placeholder made from the subject, then a random one.
     """
     User = get_user_model()
     login_field = User.USERNAME_FIELD
@@ -34,22 +37,41 @@ def create_host_user(*, subject: str, email: str, name: str):
     if hasattr(user, "name"):
         user.name = name
     user.set_unusable_password()
-    if email_login and email:
+    # The natural login first (the email or the subject), then a placeholder made from the
+    # subject, then a random one: another user may hold either (a user made by hand, or the
+    # same subject under another issuer), and a login must never fail on that.
+    candidates = (
+        email if email_login else subject,
+        _placeholder_login(subject, User, email_login=email_login),
+        _random_login(User, email_login=email_login),
+    )
+    for login in candidates:
+        if not login or len(login) > _login_max_length(User):
+            continue
         try:
             with transaction.atomic():
-                return _saved(user, login_field, email)
+                return _saved(user, login_field, login)
         except IntegrityError:
-            pass  # the address belongs to another user: never link by email
-    return _saved(user, login_field, _placeholder_login(subject, User, email_login=email_login))
+            continue
+    raise IntegrityError("no free login for a new user")  # unreachable: the last is random
+
+
+def _login_max_length(User) -> int:
+    return User._meta.get_field(User.USERNAME_FIELD).max_length or 255
 
 
 def _placeholder_login(subject: str, User, *, email_login: bool) -> str:
-    max_length = User._meta.get_field(User.USERNAME_FIELD).max_length
+    digest = hashlib.sha256(subject.encode()).hexdigest()
     if email_login:
-        return f"{hashlib.sha256(subject.encode()).hexdigest()[:40]}@users.invalid"
-    if max_length and len(subject) > max_length:
-        return "auth0-" + hashlib.sha256(subject.encode()).hexdigest()[: max_length - 6]
-    return subject
+        return f"{digest[:40]}@users.invalid"
+    return "auth0-" + digest[: min(40, _login_max_length(User) - 6)]
+
+
+def _random_login(User, *, email_login: bool) -> str:
+    suffix = uuid.uuid4().hex
+    if email_login:
+        return f"{suffix}@users.invalid"
+    return ("auth0-" + suffix)[: _login_max_length(User)]
 
 
 def _saved(user, login_field: str, login: str):
@@ -77,7 +99,10 @@ def account_provision(*, claims: dict, access_token: str) -> Account:
             )
     except IntegrityError:
         # A concurrent first login of the same identity won the race: use its account.
-        return Account.objects.get(issuer=issuer, subject=subject)
+        account = Account.objects.filter(issuer=issuer, subject=subject).first()
+        if account is None:
+            raise  # a host factory's own constraint: its error, not a missing account
+        return account
     logger.info("account provisioned", extra={"account_id": str(account.id)})
     return account
 

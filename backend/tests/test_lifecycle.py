@@ -155,3 +155,25 @@ def test_activity_is_written_at_most_once_per_interval(api, redis_conn, settings
         traveller.shift(31)
         api.current(token)
         assert redis_conn.hget(key, "la") != written
+
+
+def test_a_subject_already_taken_as_a_username_still_provisions_a_new_user(api):
+    from django.contrib.auth import get_user_model
+
+    by_hand = get_user_model().objects.create(username="auth0|alice")
+    created = api.create("auth0|alice")
+    assert created["session"]["user"]["id"] != str(by_hand.pk)
+    assert Account.objects.get(subject="auth0|alice").user_id != by_hand.pk
+
+
+def test_the_same_subject_under_three_issuers_is_three_users(db):
+    from sessions_api.provisioning import account_provision
+
+    accounts = [
+        account_provision(
+            claims={"iss": issuer, "sub": "auth0|same", "email": "a@example.com", "name": "A"},
+            access_token="unused: the claims carry email and name",
+        )
+        for issuer in ("https://one.example/", "https://two.example/", "https://three.example/")
+    ]
+    assert len({account.user_id for account in accounts}) == 3
