@@ -22,7 +22,7 @@ from .conf import session_settings
 from .models import Session, SessionEvent
 from .store import session_store
 from .store.audit import database_call
-from .store.record import epoch_ms
+from .store.record import HotRecord, epoch_ms
 
 logger = logging.getLogger("sessions_api.cleanup")
 
@@ -105,14 +105,12 @@ def _ended_in_hot_copy(rows, now: datetime) -> dict:
     """``{session id: (deadline, reason)}`` of the rows that really ended: the hot copy's
     last activity is newer than the audit copy's until the next activity flush."""
     idle = timedelta(seconds=session_settings.IDLE_TIMEOUT)
-    hot = session_store.hot
-    pipeline = hot.client.pipeline(transaction=False)
-    for _, token_hash, _, _ in rows:
-        pipeline.hget(hot.session_key(token_hash), "la")
+    copies = session_store.hot.peek_many([token_hash for _, token_hash, _, _ in rows])
     ended = {}
-    for (pk, _, last_activity, absolute), hot_la in zip(rows, pipeline.execute(), strict=True):
-        if hot_la is not None:
-            last_activity = max(last_activity, datetime.fromtimestamp(int(hot_la) / 1000, UTC))
+    for (pk, _, last_activity, absolute), copy in zip(rows, copies, strict=True):
+        if isinstance(copy, HotRecord):
+            last_activity = max(last_activity,
+                                datetime.fromtimestamp(copy.last_activity_ms / 1000, UTC))
         deadline = min(last_activity + idle, absolute)
         if deadline <= now:
             ended[pk] = (deadline, "absolute" if deadline == absolute else "idle")
@@ -175,13 +173,11 @@ def _index_prune(*, now: datetime, dry_run: bool) -> int:
         entries = client.hgetall(key)
         if not entries:
             continue
-        pipeline = client.pipeline(transaction=False)
-        for token_hash in entries.values():
-            pipeline.hmget(hot.session_key(token_hash), "la", "ax", "r")
+        copies = hot.peek_many(list(entries.values()))
         dead = [
             session_id
-            for session_id, (la, ax, reason) in zip(entries, pipeline.execute(), strict=True)
-            if reason is not None or la is None or now_ms >= min(int(la) + idle_ms, int(ax))
+            for session_id, copy in zip(entries, copies, strict=True)
+            if not isinstance(copy, HotRecord) or copy.is_expired(now_ms, idle_ms)
         ]
         if dead and not dry_run:
             client.hdel(key, *dead)

@@ -8,27 +8,20 @@ from .errors import StoreUnavailable
 from .models import Session
 from .store import session_store
 from .store.audit import database_call
-from .store.record import epoch_ms, rfc3339
+from .store.record import HotRecord, Tombstone, epoch_ms, rfc3339
 
 
-def _hot_activity(token_hashes: list[str]) -> dict[str, tuple[str | None, str | None]]:
-    """Last activity (ms) and tombstone reason of each session in Redis, in one round trip.
-
-    The audit copy's activity lags by up to one flush interval; Redis has the exact value.
-    """
-    hot = session_store.hot
-
-    def read():
-        pipeline = hot.client.pipeline(transaction=False)
-        for hashed in token_hashes:
-            pipeline.hmget(hot.session_key(hashed), "la", "r")
-        return pipeline.execute()
-
+def _hot_copies(token_hashes: list[str]) -> dict[str, HotRecord | Tombstone | None]:
+    """Each session as Redis holds it, in one round trip: the audit copy's activity lags by up
+    to one flush interval, Redis has the exact value (and knows a revocation made while the
+    database was down)."""
+    if not token_hashes:
+        return {}
     try:
-        replies = session_store.redis(read) if token_hashes else []
+        copies = session_store.redis(session_store.hot.peek_many, token_hashes)
     except StoreUnavailable:
         return {}
-    return dict(zip(token_hashes, (tuple(reply) for reply in replies), strict=True))
+    return dict(zip(token_hashes, copies, strict=True))
 
 
 def session_list(*, account_id: str, current_session_id: str) -> list[dict]:
@@ -37,15 +30,17 @@ def session_list(*, account_id: str, current_session_id: str) -> list[dict]:
     rows = database_call(lambda: list(
         Session.objects.filter(account_id=account_id, revoked_at__isnull=True,
                                absolute_expires_at__gt=now).order_by("-created_at", "pk")))
-    hot = _hot_activity([row.token_hash for row in rows])
+    hot = _hot_copies([row.token_hash for row in rows])
     idle_ms = session_settings.IDLE_TIMEOUT * 1000
     now_ms = epoch_ms(now)
     listed = []
     for row in rows:
-        la_hot, tombstone = hot.get(row.token_hash, (None, None))
-        if tombstone:
+        copy = hot.get(row.token_hash)
+        if isinstance(copy, Tombstone):
             continue
-        last_activity = max(epoch_ms(row.last_activity_at), int(la_hot or 0))
+        last_activity = epoch_ms(row.last_activity_at)
+        if isinstance(copy, HotRecord):
+            last_activity = max(last_activity, copy.last_activity_ms)
         expires = min(last_activity + idle_ms, epoch_ms(row.absolute_expires_at))
         if expires <= now_ms:
             continue

@@ -163,10 +163,10 @@ def _redis_figures(now: datetime) -> dict:
 
 
 def _session_memory(client) -> tuple[int, int]:
-    """Session keys (``ss:s:*``, found with SCAN) and their memory: MEMORY USAGE of a sample,
+    """Session keys (``ss:t:*``, found with SCAN) and their memory: MEMORY USAGE of a sample,
     extrapolated to all of them."""
     sample_size = session_settings.METRICS_MEMORY_SAMPLE
-    pattern = f"{_prefix()}:s:*"
+    pattern = f"{_prefix()}:t:*"
     keys = 0
     pipeline = client.pipeline(transaction=False)
     for key in client.scan_iter(match=pattern, count=1000):

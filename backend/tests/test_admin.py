@@ -7,7 +7,10 @@ from django.test import Client
 
 from sessions_api.models import Account, Membership, Session, SessionEvent, Tenant
 from sessions_api.store import session_store
+from sessions_api.store.record import Tombstone
 from sessions_api.tokens import token_hash
+
+from .support.hot_copy import hot_read
 
 CHANGELIST = "/admin/sessions_api/session/"
 
@@ -43,7 +46,7 @@ def test_revoke_action_kills_the_redis_copy_and_names_the_admin(api, operator, r
     assert api.current(doomed["token"]).json()["code"] == "session_revoked"
     assert api.current(spared["token"]).status_code == 200
     key = session_store.hot.session_key(token_hash(doomed["token"]))
-    assert redis_conn.hget(key, "r") == "admin"
+    assert hot_read(redis_conn, key) == Tombstone("admin")
     event = SessionEvent.objects.get(session_id=doomed["session"]["id"], kind="revoked")
     assert (event.actor, event.reason, event.ip, event.user_agent) == (
         "admin:ops-ann", "admin", "10.0.0.7", "ops-browser")

@@ -15,6 +15,8 @@ from sessions_api.models import Account, Session, SessionEvent
 from sessions_api.store import session_store
 from sessions_api.tokens import token_hash
 
+from .support.hot_copy import hot_last_activity_set
+
 IDLE = 28800
 
 
@@ -113,8 +115,8 @@ def build_mixed_state(api, redis_conn) -> dict:
     redis_conn.delete(hot.session_key(token_hash(sessions[2]["token"])))
     idle_gone = now - timedelta(seconds=IDLE + 60)
     Session.objects.filter(pk=session_id(sessions[3])).update(last_activity_at=idle_gone)
-    redis_conn.hset(hot.session_key(token_hash(sessions[3]["token"])), "la",
-                    int(idle_gone.timestamp() * 1000))
+    hot_last_activity_set(redis_conn, hot.session_key(token_hash(sessions[3]["token"])),
+                          int(idle_gone.timestamp() * 1000))
     Session.objects.filter(pk=session_id(sessions[4])).update(
         absolute_expires_at=now - timedelta(hours=1))
     return {"expired": 2, "deleted_sessions": 2,

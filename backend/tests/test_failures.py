@@ -72,12 +72,12 @@ def test_a_live_session_is_restored_after_redis_loses_it(api, own_redis, loss):
     elif loss == "restart":
         own_redis.restart()
     else:
-        client.delete(*client.keys("ss:s:*"))
+        client.delete(*client.keys("ss:t:*"))
     after = api.current(token)
     assert after.status_code == 200
     assert {k: v for k, v in body(after).items() if k != "last_activity_at"} | {"expires_at": 0} \
         == {k: v for k, v in before.items() if k != "last_activity_at"} | {"expires_at": 0}
-    assert own_redis.client().keys("ss:s:*"), "the hot copy is back"
+    assert own_redis.client().keys("ss:t:*"), "the hot copy is back"
 
 
 def test_restored_session_shows_current_user_state(api, own_redis):

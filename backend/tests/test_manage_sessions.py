@@ -8,7 +8,10 @@ import pytest
 from django.db import connection
 
 from sessions_api.models import Session, SessionEvent
+from sessions_api.store.record import Tombstone
 from sessions_api.tokens import token_hash
+
+from .support.hot_copy import hot_read
 
 CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
               "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
@@ -145,8 +148,8 @@ def test_refresh_rotates_the_token(api, redis_conn):
     assert after.absolute_expires_at == before.absolute_expires_at
     assert after.revoked_at is None
     assert SessionEvent.objects.filter(session=after, kind="rotated", reason="rotated").count() == 1
-    tombstone = [key for key in redis_conn.scan_iter("ss:s:*") if token_hash(old) in key]
-    assert redis_conn.hget(tombstone[0], "r") == "rotated"
+    tombstone = [key for key in redis_conn.scan_iter("ss:t:*") if token_hash(old) in key]
+    assert hot_read(redis_conn, tombstone[0]) == Tombstone("rotated")
 
 
 def test_refresh_twice_with_the_same_token_fails_the_second_time(api):

@@ -28,6 +28,7 @@ from sessions_api.store import session_store
 from sessions_api.store.connection import reset_clients
 from sessions_api.tokens import token_hash
 
+from .support.hot_copy import hot_last_activity_set
 from .support.servers import free_port
 
 BACKEND = Path(__file__).resolve().parent.parent
@@ -188,8 +189,8 @@ def test_cleanup_runs_in_a_real_worker(worker, api, redis_conn):
     gone = datetime.now(UTC) - timedelta(seconds=28800 + 60)
     Session.objects.update(last_activity_at=gone)
     for session in created:
-        redis_conn.hset(session_store.hot.session_key(token_hash(session["token"])), "la",
-                        int(gone.timestamp() * 1000))
+        key = session_store.hot.session_key(token_hash(session["token"]))
+        hot_last_activity_set(redis_conn, key, int(gone.timestamp() * 1000))
     worker.send("sessions_api.cleanup_sessions")
     _wait_until(lambda: SessionEvent.objects.filter(kind="expired").count() == 2,
                 worker.process, worker.log_path, 30)

@@ -1,4 +1,8 @@
-"""The Redis hot copy: one hash per session, keyed by the token's SHA-256.
+"""The Redis hot copy: one string per session, keyed by the token's SHA-256.
+
+The value is the public JSON, a newline and a short header (``HotRecord.hot_value``); a
+revoked session's is ``!reason``. A string costs far less memory than a hash of the same
+fields (one allocation instead of a dictionary), which keeps a session under 1 KB.
 
 Every operation touches a single key (or keys sharing a hash tag), so the same code runs on a
 Redis Cluster. Writes are conditional, like Django's cache session backend: a session that was
@@ -9,9 +13,9 @@ import time
 
 from ..conf import session_settings
 from .connection import redis_client
-from .record import HotRecord, Tombstone
+from .record import TOMBSTONE_MARK, HotRecord, Tombstone, hot_value_parse
 
-# Keep an expired session's hash a little past its deadline, so a late call is told
+# Keep an expired session's value a little past its deadline, so a late call is told
 # "expired" from Redis instead of falling through to the database.
 EXPIRED_GRACE_MS = 60_000
 
@@ -19,53 +23,47 @@ EXPIRED_GRACE_MS = 60_000
 # Reads the session and, when the idle deadline would move by more than the write interval,
 # slides it: at most one write per interval, and always a single round trip.
 _TOUCH = """
-local f = redis.call('HMGET', KEYS[1], 'b', 'la', 'ax', 'r', 'id', 'u', 'p', 'sv', 'xv')
-if f[4] then return {'r', f[4]} end
-if not f[1] then return false end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 1) == '!' then return v end
+local nl = string.find(v, '\\n', 1, true)
+local la, ax, id = string.match(v, '^(%d+) (%d+) %d+ %d+ (%S+)', nl + 1)
 local now, idle, every = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local la, ax = tonumber(f[2]), tonumber(f[3])
+la, ax = tonumber(la), tonumber(ax)
 if now < ax and now < la + idle and now - la >= every then
-  f[2] = ARGV[1]
-  redis.call('HSET', KEYS[1], 'la', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], math.max(math.min(now + idle, ax) - now, 0) + tonumber(ARGV[4]))
-  redis.call('ZADD', KEYS[2], now, f[5])
+  local after_la = string.find(v, ' ', nl + 1, true)
+  v = string.sub(v, 1, nl) .. ARGV[1] .. string.sub(v, after_la)
+  redis.call('SET', KEYS[1], v, 'PX',
+             math.max(math.min(now + idle, ax) - now, 0) + tonumber(ARGV[4]))
+  redis.call('ZADD', KEYS[2], now, id)
 end
-return {'s', f[1], f[2], f[3], f[5], f[6], f[7], f[8], f[9]}
+return v
 """
 
-# KEYS: session. ARGV: mode, now_ms, idle_ms, grace_ms, then field/value pairs.
+# KEYS: session. ARGV: mode, now_ms, idle_ms, grace_ms, value.
 # A tombstone is final and a newer copy is never overwritten, whatever the mode. "new": only
 # when absent (create, restore); "replace": only over a live copy (update, fan-out);
-# "upsert": either (repair after an outage).
+# "upsert": either (repair after an outage). A newer last activity already there is kept.
 _PUT = """
 local mode, now, idle, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local cur = redis.call('HMGET', KEYS[1], 'sv', 'xv', 'r', 'la')
-local fields = {}
-for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
-local new = {}
-for i = 1, #fields, 2 do new[fields[i]] = fields[i + 1] end
-if cur[3] then return 0 end
-if mode == 'new' and cur[1] then return 0 end
-if mode == 'replace' and not cur[1] then return 0 end
-if cur[1] and (tonumber(cur[1]) > tonumber(new['sv'])
-              or tonumber(cur[2]) > tonumber(new['xv'])) then
+local value = ARGV[5]
+local nl = string.find(value, '\\n', 1, true)
+local la, ax, sv, xv = string.match(value, '^(%d+) (%d+) (%d+) (%d+)', nl + 1)
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if string.sub(cur, 1, 1) == '!' or mode == 'new' then return 0 end
+  local cur_nl = string.find(cur, '\\n', 1, true)
+  local cur_la, _, cur_sv, cur_xv = string.match(cur, '^(%d+) (%d+) (%d+) (%d+)', cur_nl + 1)
+  if tonumber(cur_sv) > tonumber(sv) or tonumber(cur_xv) > tonumber(xv) then return 0 end
+  if tonumber(cur_la) > tonumber(la) then
+    la = cur_la
+    local after_la = string.find(value, ' ', nl + 1, true)
+    value = string.sub(value, 1, nl) .. la .. string.sub(value, after_la)
+  end
+elseif mode == 'replace' then
   return 0
 end
-if cur[4] and tonumber(cur[4]) > tonumber(new['la']) then new['la'] = cur[4] end
-redis.call('DEL', KEYS[1])
-local flat = {}
-for k, v in pairs(new) do flat[#flat + 1] = k; flat[#flat + 1] = v end
-redis.call('HSET', KEYS[1], unpack(flat))
-local deadline = math.min(tonumber(new['la']) + idle, tonumber(new['ax']))
-redis.call('PEXPIRE', KEYS[1], math.max(deadline - now, 0) + grace)
-return 1
-"""
-
-# KEYS: session. ARGV: reason, ttl_ms.
-_BURY = """
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'r', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local deadline = math.min(tonumber(la) + idle, tonumber(ax))
+redis.call('SET', KEYS[1], value, 'PX', math.max(deadline - now, 0) + grace)
 return 1
 """
 
@@ -98,7 +96,7 @@ class RedisHotCopy:
         return session_settings.REDIS_KEY_PREFIX
 
     def session_key(self, token_hash: str) -> str:
-        return f"{self._prefix()}:s:{{{token_hash[:2]}}}{token_hash}"
+        return f"{self._prefix()}:t:{{{token_hash[:2]}}}{token_hash}"
 
     def activity_key(self, bucket: str) -> str:
         return f"{self._prefix()}:a:{{{bucket}}}"
@@ -118,42 +116,31 @@ class RedisHotCopy:
         idle_ms = session_settings.IDLE_TIMEOUT * 1000
         every_ms = int(session_settings.activity_write_interval * 1000)
         prefix, bucket = self._prefix(), token_hash[:2]
-        keys = [f"{prefix}:s:{{{bucket}}}{token_hash}", f"{prefix}:a:{{{bucket}}}"]
-        reply = self._script(_TOUCH, client)(
+        keys = [f"{prefix}:t:{{{bucket}}}{token_hash}", f"{prefix}:a:{{{bucket}}}"]
+        return hot_value_parse(self._script(_TOUCH, client)(
             keys=keys, args=[self.clock(), idle_ms, every_ms, EXPIRED_GRACE_MS], client=client
-        )
-        if not reply:
-            return None
-        if reply[0] == "r":
-            return Tombstone(reply[1])
-        _, body, la, ax, session_id, account_id, user_pk, sv, xv = reply
-        return HotRecord(
-            session_id, account_id, user_pk, body, int(la), int(ax), int(sv), int(xv)
-        )
+        ))
+
+    def peek_many(self, token_hashes: list[str]) -> list[HotRecord | Tombstone | None]:
+        """Each session as Redis holds it, in one round trip, without touching it."""
+        pipeline = self.client.pipeline(transaction=False)
+        for token_hash in token_hashes:
+            pipeline.get(self.session_key(token_hash))
+        return [hot_value_parse(value) for value in pipeline.execute()]
 
     # Writes.
 
     def put(self, token_hash: str, record: HotRecord, *, mode: str, client=None) -> bool:
         """Write a session's hot copy; ``client`` may be a pipeline (bulk loads, benchmarks)."""
-        fields = {
-            "b": record.body,
-            "la": record.last_activity_ms,
-            "ax": record.absolute_deadline_ms,
-            "id": record.session_id,
-            "u": record.account_id,
-            "p": record.user_pk,
-            "sv": record.state_version,
-            "xv": record.session_version,
-        }
-        args = [mode, self.clock(), session_settings.IDLE_TIMEOUT * 1000, EXPIRED_GRACE_MS]
-        for name, value in fields.items():
-            args += [name, value]
+        args = [mode, self.clock(), session_settings.IDLE_TIMEOUT * 1000, EXPIRED_GRACE_MS,
+                record.hot_value()]
         return bool(self._script(_PUT)(keys=[self.session_key(token_hash)], args=args,
                                        client=client))
 
     def bury(self, token_hash: str, reason: str, until_ms: int) -> None:
+        """Replace the session with its tombstone, kept until it would have ended anyway."""
         ttl = max(until_ms - self.clock(), 0) + EXPIRED_GRACE_MS
-        self._script(_BURY)(keys=[self.session_key(token_hash)], args=[reason, ttl])
+        self.client.set(self.session_key(token_hash), TOMBSTONE_MARK + reason, px=ttl)
 
     def index_add(self, account_id: str, session_id: str, token_hash: str) -> None:
         self.client.hset(self.user_index_key(account_id), session_id, token_hash)

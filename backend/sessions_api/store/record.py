@@ -53,9 +53,33 @@ class HotRecord:
     def public(self) -> dict:
         return json.loads(self.body)
 
+    def hot_value(self) -> str:
+        """The Redis value: the body, a newline (JSON never holds a raw one), then the
+        header ``la ax sv xv session account user``; the user's pk last, as it may hold
+        spaces."""
+        return (
+            f"{self.body}\n{self.last_activity_ms} {self.absolute_deadline_ms} "
+            f"{self.state_version} {self.session_version} {self.session_id} "
+            f"{self.account_id} {self.user_pk}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Tombstone:
-    """What stays in the hot copy of a revoked session until its natural end."""
+    """What stays in the hot copy of a revoked session until its natural end: ``!reason``."""
 
     reason: str
+
+
+TOMBSTONE_MARK = "!"
+
+
+def hot_value_parse(value: str | None) -> HotRecord | Tombstone | None:
+    """The inverse of ``HotRecord.hot_value`` (and of a tombstone); ``None`` for no key."""
+    if value is None:
+        return None
+    if value.startswith(TOMBSTONE_MARK):
+        return Tombstone(value[1:])
+    body, _, header = value.partition("\n")
+    la, ax, sv, xv, session_id, account_id, user_pk = header.split(" ", 6)
+    return HotRecord(session_id, account_id, user_pk, body, int(la), int(ax), int(sv), int(xv))
