@@ -86,10 +86,9 @@ def table(m: Measured, *, seconds: float, rounds: int, workers: int, worker_clas
         f"{_met(m.jwks_fetches == 1)} |",
         f"| <= 1 KB Redis per session ({memory['sessions']} sessions) | "
         f"{memory['used_memory_per_session']:.0f} B used_memory "
-        f"({memory['session_key_bytes']:.0f} B session hash + "
-        f"{memory['index_bytes_per_session']:.0f} B user index, by MEMORY USAGE); "
-        f"{memory['listpack_used_memory_per_session']:.0f} B with "
-        "`hash-max-listpack-value 1024` | "
+        f"({memory['session_key_bytes']:.0f} B session value + "
+        f"{memory['index_bytes_per_session']:.0f} B user index, by MEMORY USAGE), "
+        "Redis's default settings | "
         f"{_met(memory['used_memory_per_session'] <= 1024)} |",
         f"| audit writes per 1000 `/current` | {m.audit_writes_per_1000:.2f} "
         f"(`pg_stat_user_tables`); rows written: {m.audit_rows_per_1000:.2f} | "
