@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import servers  # noqa: E402
 from bench.load import wrk, wrk_path  # noqa: E402
-from bench.report import Measured, table  # noqa: E402
+from bench.report import BARE, CURRENT, Measured, table  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -142,9 +142,9 @@ def measure(web: servers.Gunicorn, env: dict, auth0, dsn: str, redis_client) -> 
     sessions = [f"Session {token}" for token in first_sight(web.url, access_tokens)]
     bearers = [f"Bearer {token}" for token in access_tokens]
     runs = {
-        "bare Django `JsonResponse`": ("/bench/django/", "GET", sessions),
+        BARE: ("/bench/django/", "GET", sessions),
         "bare DRF `APIView`": ("/bench/drf/", "GET", sessions),
-        "`GET /api/sessions/current/`": ("/api/sessions/current/", "GET", sessions),
+        CURRENT: ("/api/sessions/current/", "GET", sessions),
         "host DRF view, no authentication": ("/bench/host-open/", "GET", sessions),
         "host DRF view, `SessionTokenAuthentication`": ("/bench/host/", "GET", sessions),
         "`POST /api/sessions/create/` (returning user)": ("/api/sessions/create/", "POST", bearers),
@@ -165,6 +165,14 @@ def measure(web: servers.Gunicorn, env: dict, auth0, dsn: str, redis_client) -> 
     writes = sessions_table_writes(dsn) - before
     measured.audit_writes_per_1000 = writes * 1000 / audit_run.requests
     measured.audit_rows_per_1000 = rows_written_since(dsn, xid) * 1000 / audit_run.requests
+
+    # Latency below saturation: two connections for three workers, so nothing queues and
+    # p99 is the time to serve a request (at -c16 every request also waits its turn).
+    for label in (BARE, CURRENT):
+        path, _, headers = runs[label]
+        measured.light_p99[label] = statistics.median(
+            wrk(web.url + path, headers=headers, seconds=SECONDS / 2, connections=2).p99_ms
+            for _ in range(ROUNDS))
 
     second = servers.Gunicorn(env, workers=WORKERS, worker_class=WORKER_CLASS,
                               threads=THREADS)
