@@ -80,12 +80,14 @@ def _saved(user, login_field: str, login: str):
     return user
 
 
-def account_provision(*, claims: dict, access_token: str) -> Account:
+def account_provision(*, claims: dict, access_token: str) -> tuple[Account, bool]:
+    """The identity's account, made on first sight; and whether its profile (email, name)
+    just changed, which the user's other live sessions must then show."""
     issuer, subject = claims["iss"], claims["sub"]
     email, name = _text(claims.get("email")), _text(claims.get("name"))
     account = Account.objects.filter(issuer=issuer, subject=subject).first()
     if account is not None:
-        return _refresh_profile(account, email=email, name=name)
+        return account, _refresh_profile(account, email=email, name=name)
     if not email or not name:
         profile = userinfo_fetch(access_token)
         email = email or _text(profile.get("email"))
@@ -102,12 +104,12 @@ def account_provision(*, claims: dict, access_token: str) -> Account:
         account = Account.objects.filter(issuer=issuer, subject=subject).first()
         if account is None:
             raise  # a host factory's own constraint: its error, not a missing account
-        return account
+        return account, False
     logger.info("account provisioned", extra={"account_id": str(account.id)})
-    return account
+    return account, False
 
 
-def _refresh_profile(account: Account, *, email: str, name: str) -> Account:
+def _refresh_profile(account: Account, *, email: str, name: str) -> bool:
     changed = {}
     if email and email != account.email:
         changed["email"] = email
@@ -118,7 +120,7 @@ def _refresh_profile(account: Account, *, email: str, name: str) -> Account:
             setattr(account, field, value)
         account.state_version += 1
         account.save(update_fields=[*changed, "state_version", "updated_at"])
-    return account
+    return bool(changed)
 
 
 def _text(value) -> str:

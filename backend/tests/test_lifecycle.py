@@ -175,7 +175,15 @@ def test_the_same_subject_under_three_issuers_is_three_users(db):
         account_provision(
             claims={"iss": issuer, "sub": "auth0|same", "email": "a@example.com", "name": "A"},
             access_token="unused: the claims carry email and name",
-        )
+        )[0]
         for issuer in ("https://one.example/", "https://two.example/", "https://three.example/")
     ]
     assert len({account.user_id for account in accounts}) == 3
+
+
+def test_a_new_email_at_sign_in_shows_on_the_users_other_sessions(api):
+    first = api.create("auth0|alice", email="alice@old.example", name="Alice")
+    second = api.create("auth0|alice", email="alice@new.example", name="Alice B.")
+    assert second["session"]["user"]["email"] == "alice@new.example"
+    shown = api.current(first["token"]).json()["user"]
+    assert (shown["email"], shown["name"]) == ("alice@new.example", "Alice B.")

@@ -4,7 +4,7 @@ The audit row is written first, in a transaction with its event; then the hot co
 brought in line. Revocation is the exception: Redis first (see ``revoke``).
 """
 
-from .common import Caller, SessionRef
+from .common import Caller, SessionRef, account_state_publish
 from .create import session_create
 from .revoke import (
     account_for_subject,
@@ -16,7 +16,7 @@ from .revoke import (
     sessions_revoke,
 )
 from .rotate import session_refresh
-from .update import account_state_publish, account_subscription_set, session_update
+from .update import account_subscription_set, session_update
 
 __all__ = [
     "Caller",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..models import Account, Session
+from ..store import session_store
 from ..store.record import epoch_ms
 
 logger = logging.getLogger("sessions_api.sessions")
@@ -44,3 +45,12 @@ def live_sessions(account: Account) -> list[Session]:
     for session in sessions:
         session.account = account
     return sessions
+
+
+def account_state_publish(account: Account) -> None:
+    """Show a user-level change on every live session of the user (next call)."""
+    sessions = live_sessions(account)
+    if session_store.redis_available():
+        session_store.publish(sessions)
+    else:
+        session_store.mark_stale([s.pk for s in sessions])

@@ -16,7 +16,7 @@ from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
 from ..tokens import token_generate, token_hash
-from .common import Caller, SessionRef, utc_now
+from .common import Caller, SessionRef, account_state_publish, utc_now
 from .revoke import drain_outbox_after_a_write, revoke_in_database
 
 logger = logging.getLogger("sessions_api.sessions")
@@ -34,7 +34,7 @@ def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tupl
 
 
 def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, HotRecord]:
-    account = account_provision(claims=claims, access_token=access_token)
+    account, profile_changed = account_provision(claims=claims, access_token=access_token)
     tenant = tenant_for(account, tenant_id)
     token = token_generate()
     now = utc_now()
@@ -66,6 +66,8 @@ def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, Ho
         session.account = Account.objects.get(pk=account.pk)
         record = session_render(session)
         session_store.publish([session])
+    if profile_changed:
+        account_state_publish(account)  # the user's other sessions show the new email, name
     logger.info("session created", extra={"session_id": record.session_id,
                                           "account_id": record.account_id})
     return token, record

@@ -11,7 +11,7 @@ from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
 from ..validation import SessionChanges, update_validate
-from .common import Caller, live_sessions
+from .common import Caller, account_state_publish, live_sessions
 from .create import tenant_for
 from .revoke import account_for_subject, drain_outbox_after_a_write
 
@@ -78,15 +78,6 @@ def _apply_session_changes(session: Session, account: Account, changes: SessionC
 
 def _str(value):
     return None if value is None else str(value)
-
-
-def account_state_publish(account: Account) -> None:
-    """Show a user-level change on every live session of the user (next call)."""
-    sessions = live_sessions(account)
-    if session_store.redis_available():
-        session_store.publish(sessions)
-    else:
-        session_store.mark_stale([s.pk for s in sessions])
 
 
 def account_subscription_set(*, subject: str, plan: str | None, status: str | None,
