@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from .conf import session_settings
+from .errors import ApiError
 from .identity.userinfo import userinfo_fetch
 from .models import Account
 
@@ -85,8 +86,10 @@ def account_provision(*, claims: dict, access_token: str) -> tuple[Account, bool
     just changed, which the user's other live sessions must then show."""
     issuer, subject = claims["iss"], claims["sub"]
     email, name = _text(claims.get("email")), _text(claims.get("name"))
-    account = Account.objects.filter(issuer=issuer, subject=subject).first()
+    account = Account.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
     if account is not None:
+        if not getattr(account.user, "is_active", True):
+            raise ApiError("token_invalid", "This user is deactivated.")
         return account, _refresh_profile(account, email=email, name=name)
     if not email or not name:
         profile = userinfo_fetch(access_token)

@@ -224,3 +224,32 @@ def test_a_user_level_change_in_another_session_invalidates_the_etag(api):
     stale = api.update(two, {"needs_onboarding": False}, headers={"HTTP_IF_MATCH": etag})
     assert stale.status_code == 412
     assert api.current(two).json()["needs_onboarding"] is True
+
+
+def test_deactivating_a_user_ends_their_sessions(api, django_capture_on_commit_callbacks):
+    first, second = api.create("auth0|alice"), api.create("auth0|alice")
+    bystander = api.create("auth0|bob")
+    user = Session.objects.get(pk=first["session"]["id"]).account.user
+    user.name = "renamed while active"
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save()
+    assert api.current(first["token"]).status_code == 200
+    user.is_active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save()
+    for created in (first, second):
+        assert api.current(created["token"]).json()["code"] == "session_revoked"
+        event = SessionEvent.objects.get(session_id=created["session"]["id"], kind="revoked")
+        assert (event.reason, event.actor) == ("admin", "system:user-deactivated")
+    assert api.current(bystander["token"]).status_code == 200
+
+
+def test_an_inactive_user_cannot_open_a_session(api, fake_auth0):
+    api.create("auth0|alice")
+    user = Session.objects.get().account.user
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    response = api.call("POST", "/api/sessions/create/", bearer=fake_auth0.token("auth0|alice"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    assert "deactivated" in response.json()["detail"]
+    assert Session.objects.count() == 1
