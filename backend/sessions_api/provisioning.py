@@ -81,16 +81,28 @@ def _saved(user, login_field: str, login: str):
     return user
 
 
-def account_provision(*, claims: dict, access_token: str) -> tuple[Account, bool]:
-    """The identity's account, made on first sight; and whether its profile (email, name)
-    just changed, which the user's other live sessions must then show."""
+def account_locked(claims: dict) -> tuple[Account, bool] | None:
+    """Inside a transaction: the identity's account, locked until the transaction ends (so the
+    user's creates and user-level changes take turns), with its email and name brought up to
+    date from the claims; and whether they changed. ``None`` on first sight."""
+    account = (
+        Account.objects.select_for_update(of=("self",)).select_related("user")
+        .filter(issuer=claims["iss"], subject=claims["sub"]).first()
+    )
+    if account is None:
+        return None
+    if not getattr(account.user, "is_active", True):
+        raise ApiError("token_invalid", "This user is deactivated.")
+    email, name = _text(claims.get("email")), _text(claims.get("name"))
+    return account, _refresh_profile(account, email=email, name=name)
+
+
+def account_provision(*, claims: dict, access_token: str) -> Account:
+    """First sight of an identity: its account and a user of ``AUTH_USER_MODEL``, with email
+    and name from the claims, else from Auth0 ``/userinfo`` (a failure there is no error).
+    Runs outside any transaction, since it may wait on the network."""
     issuer, subject = claims["iss"], claims["sub"]
     email, name = _text(claims.get("email")), _text(claims.get("name"))
-    account = Account.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
-    if account is not None:
-        if not getattr(account.user, "is_active", True):
-            raise ApiError("token_invalid", "This user is deactivated.")
-        return account, _refresh_profile(account, email=email, name=name)
     if not email or not name:
         profile = userinfo_fetch(access_token)
         email = email or _text(profile.get("email"))
@@ -107,9 +119,9 @@ def account_provision(*, claims: dict, access_token: str) -> tuple[Account, bool
         account = Account.objects.filter(issuer=issuer, subject=subject).first()
         if account is None:
             raise  # a host factory's own constraint: its error, not a missing account
-        return account, False
+        return account
     logger.info("account provisioned", extra={"account_id": str(account.id)})
-    return account, False
+    return account
 
 
 def _refresh_profile(account: Account, *, email: str, name: str) -> bool:

@@ -10,7 +10,7 @@ from ..conf import session_settings
 from ..errors import ApiError
 from ..identity.verify import access_token_verify
 from ..models import Account, Membership, Session, SessionEvent
-from ..provisioning import account_provision
+from ..provisioning import account_locked, account_provision
 from ..ratelimit import create_rate_limit_ip, create_rate_limit_user
 from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
@@ -34,38 +34,19 @@ def session_create(*, access_token: str, tenant_id=None, caller: Caller) -> tupl
 
 
 def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, HotRecord]:
-    account, profile_changed = account_provision(claims=claims, access_token=access_token)
-    tenant = tenant_for(account, tenant_id)
     token = token_generate()
-    now = utc_now()
-    with transaction.atomic():
-        _account_lock(account)
-        session = Session.objects.create(
-            token_hash=token_hash(token),
-            account=account,
-            tenant=tenant,
-            ip=caller.ip,
-            user_agent=caller.user_agent[:512],
-            identity_provider_sid=str(claims.get("sid") or "")[:255],
-            created_at=now,
-            last_activity_at=now,
-            absolute_expires_at=now + timedelta(seconds=session_settings.ABSOLUTE_TIMEOUT),
-        )
-        event_record(session.pk, SessionEvent.Kind.CREATED, actor=f"user:{account.pk}",
-                     at=now, ip=caller.ip, user_agent=caller.user_agent,
-                     changes={"tenant_id": str(tenant.pk) if tenant else None})
-        evicted = _sessions_over_limit_revoke(account=account, caller=caller)
+    for _ in range(2):
+        with transaction.atomic():
+            found = account_locked(claims)
+            if found is not None:
+                account, profile_changed = found
+                record, evicted = _session_open(account=account, token=token, claims=claims,
+                                                tenant_id=tenant_id, caller=caller)
+                break
+        account_provision(claims=claims, access_token=access_token)
+    else:  # pragma: no cover - the account was just made; only a concurrent delete gets here
+        raise ApiError("token_invalid", "This identity was deleted while signing in.")
     _evicted_bury(evicted)
-    session.account, session.tenant = account, tenant
-    record = session_render(session)
-    session_store.publish_new(session, record)
-    # A user-level change committed while this session was being written may have missed
-    # it: compare versions once more now that the hot copy exists.
-    current = Account.objects.filter(pk=account.pk).values_list("state_version", flat=True).first()
-    if current != account.state_version:
-        session.account = Account.objects.get(pk=account.pk)
-        record = session_render(session)
-        session_store.publish([session])
     if profile_changed:
         account_state_publish(account)  # the user's other sessions show the new email, name
     logger.info("session created", extra={"session_id": record.session_id,
@@ -73,20 +54,45 @@ def _session_create(*, claims, access_token, tenant_id, caller) -> tuple[str, Ho
     return token, record
 
 
-def tenant_for(account: Account, tenant_id):
+def _session_open(*, account: Account, token: str, claims, tenant_id,
+                  caller: Caller) -> tuple[HotRecord, list[SessionRef]]:
+    """With the account locked: the audit row, its event, the per-user limit, and the hot
+    copy. The hot copy is written before the commit, so a user-level change (which waits for
+    the lock) finds it and updates it; were the commit to fail, the copy would belong to a token
+    nobody was given."""
+    membership = membership_for(account, tenant_id)
+    tenant = membership.tenant if membership else None
+    now = utc_now()
+    session = Session.objects.create(
+        token_hash=token_hash(token),
+        account=account,
+        tenant=tenant,
+        ip=caller.ip,
+        user_agent=caller.user_agent[:512],
+        identity_provider_sid=str(claims.get("sid") or "")[:255],
+        created_at=now,
+        last_activity_at=now,
+        absolute_expires_at=now + timedelta(seconds=session_settings.ABSOLUTE_TIMEOUT),
+    )
+    event_record(session.pk, SessionEvent.Kind.CREATED, actor=f"user:{account.pk}",
+                 at=now, ip=caller.ip, user_agent=caller.user_agent,
+                 changes={"tenant_id": str(tenant.pk) if tenant else None})
+    evicted = _sessions_over_limit_revoke(account=account, caller=caller)
+    record = session_render(session, tenant_role=membership.role if membership else None)
+    session_store.publish_new(session, record)
+    return record, evicted
+
+
+def membership_for(account: Account, tenant_id) -> Membership | None:
+    """The membership a session opens in: the one asked for (``not_found`` unless the user
+    belongs to it), else the user's first, else none."""
     memberships = Membership.objects.select_related("tenant").filter(account=account)
     if tenant_id is None:
-        membership = memberships.order_by("created_at", "pk").first()
-        return membership.tenant if membership else None
+        return memberships.order_by("created_at", "pk").first()
     membership = memberships.filter(tenant_id=tenant_id).first()
     if membership is None:
         raise ApiError("not_found", "No such tenant.")
-    return membership.tenant
-
-
-def _account_lock(account: Account) -> None:
-    """Serialise the creates of one user, so the per-user limit holds under concurrency."""
-    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+    return membership
 
 
 def _sessions_over_limit_revoke(*, account: Account, caller: Caller) -> list[SessionRef]:

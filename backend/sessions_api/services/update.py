@@ -12,7 +12,7 @@ from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
 from ..validation import SessionChanges, update_validate
 from .common import Caller, account_state_publish, live_sessions
-from .create import tenant_for
+from .create import membership_for
 from .revoke import account_for_subject, drain_outbox_after_a_write
 
 logger = logging.getLogger("sessions_api.sessions")
@@ -67,7 +67,8 @@ def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) ->
 def _apply_session_changes(session: Session, account: Account, changes: SessionChanges) -> dict:
     diff = {}
     if changes.tenant_given and changes.tenant_id != session.tenant_id:
-        tenant = tenant_for(account, changes.tenant_id) if changes.tenant_id else None
+        membership = membership_for(account, changes.tenant_id) if changes.tenant_id else None
+        tenant = membership.tenant if membership else None
         diff["tenant_id"] = [_str(session.tenant_id), _str(tenant and tenant.pk)]
         session.tenant = tenant
     if changes.data is not None and changes.data != session.data:

@@ -61,12 +61,13 @@ def session_is_expired(session: Session, now: datetime, idle_seconds: int) -> bo
     return now.timestamp() >= min(idle_deadline, session.absolute_expires_at.timestamp())
 
 
-def session_render(session: Session) -> HotRecord:
-    """The hot-copy record of a session, from its audit row (one query for the role)."""
+def session_render(session: Session, *, tenant_role: str | None = None) -> HotRecord:
+    """The hot-copy record of a session, from its audit row (one query for the role, unless
+    the caller has it)."""
     account = session.account
     tenant = None
     if session.tenant_id is not None:
-        role = (
+        role = tenant_role or (
             Membership.objects.filter(tenant_id=session.tenant_id, account_id=account.id)
             .values_list("role", flat=True)
             .first()
