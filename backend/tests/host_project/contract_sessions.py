@@ -91,15 +91,19 @@ def test_current_update_and_logout(host):
     assert problem_code(gone) == "session_revoked"
 
 
-def test_the_app_errors_keep_their_shape_in_the_host(host):
+def assert_app_errors_keep_their_shape(host, *, without_session: tuple[str, str]) -> None:
     token = host.create()["token"]
-    response = host.call("PATCH", "/api/sessions/update/", session=token,
-                         body={"subscription_status": "active"})
-    assert response.status_code == 403
-    assert problem_code(response) == "field_not_writable"
-    missing = host.call("GET", "/api/sessions/current/")
+    refused = host.call("PATCH", "/api/sessions/update/", session=token,
+                        body={"subscription_status": "active"})
+    assert refused.status_code == 403
+    assert problem_code(refused) == "field_not_writable"
+    missing = host.call(*without_session)
     assert missing.status_code == 401
     assert problem_code(missing) == "session_missing"
+
+
+def test_the_app_errors_keep_their_shape_in_the_host(host):
+    assert_app_errors_keep_their_shape(host, without_session=("GET", "/api/sessions/current/"))
 
 
 def test_the_app_parses_strict_json_without_the_host_setting_its_parser(host, settings):
@@ -266,14 +270,7 @@ def host_exception_handler(settings):
 
 def test_the_app_endpoints_keep_their_errors_under_the_host_exception_handler(
         host, host_exception_handler):
-    token = host.create()["token"]
-    refused = host.call("PATCH", "/api/sessions/update/", session=token,
-                        body={"subscription_status": "active"})
-    assert refused.status_code == 403
-    assert problem_code(refused) == "field_not_writable"
-    missing = host.call("POST", "/api/sessions/logout/")
-    assert missing.status_code == 401
-    assert problem_code(missing) == "session_missing"
+    assert_app_errors_keep_their_shape(host, without_session=("POST", "/api/sessions/logout/"))
 
 
 def test_the_host_view_under_the_host_exception_handler(host, host_exception_handler):
