@@ -35,7 +35,7 @@ class SessionSerializer(serializers.Serializer):
         help_text="The earlier of the idle and absolute deadlines.")
 
 
-class SessionCreateRequestSerializer(serializers.Serializer):
+class SessionCreateSerializer(serializers.Serializer):
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -46,7 +46,7 @@ class SessionCreatedSerializer(serializers.Serializer):
     session = SessionSerializer()
 
 
-class SessionUpdateRequestSerializer(serializers.Serializer):
+class SessionUpdateSerializer(serializers.Serializer):
     needs_onboarding = serializers.BooleanField(required=False)
     onboarding_completed = serializers.BooleanField(required=False)
     subscription_plan = serializers.CharField(required=False, help_text="Only a self-serve plan.")
@@ -91,7 +91,7 @@ BODY = ("validation_error", "payload_too_large", "unsupported_media_type")
 CREATE = {
     "operation_id": "session_create",
     "summary": "Exchange an Auth0 access token (Authorization: Bearer) for a session.",
-    "request": SessionCreateRequestSerializer,
+    "request": SessionCreateSerializer,
     "auth": [{"bearerAuth": []}],
     "responses": responses(
         {201: SessionCreatedSerializer}, "token_missing", "token_invalid", "token_expired",
@@ -106,7 +106,7 @@ CURRENT = {
 UPDATE = {
     "operation_id": "session_update",
     "summary": "Change client-writable fields, all or nothing.",
-    "request": SessionUpdateRequestSerializer,
+    "request": SessionUpdateSerializer,
     "parameters": [OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                     description="ETag of /current; 412 when the session changed.")],
     "responses": responses({200: SessionSerializer}, *SESSION_AUTH, *BODY, "unknown_field",
@@ -131,7 +131,7 @@ class SessionSummarySerializer(serializers.Serializer):
     current = serializers.BooleanField(help_text="The session making this call.")
 
 
-class LogoutAllRequestSerializer(serializers.Serializer):
+class LogoutAllSerializer(serializers.Serializer):
     include_current = serializers.BooleanField(required=False, default=False)
 
 
@@ -139,15 +139,15 @@ class RevokedSerializer(serializers.Serializer):
     revoked = serializers.IntegerField(min_value=0)
 
 
-class EmptyRequestSerializer(serializers.Serializer):
+class EmptyBodySerializer(serializers.Serializer):
     pass
 
 
-class BackchannelLogoutRequestSerializer(serializers.Serializer):
+class BackchannelLogoutSerializer(serializers.Serializer):
     logout_token = serializers.CharField(help_text="The identity provider's signed logout token.")
 
 
-class SubscriptionRequestSerializer(serializers.Serializer):
+class SubscriptionChangeSerializer(serializers.Serializer):
     subscription_plan = serializers.CharField(required=False, max_length=64)
     subscription_status = serializers.CharField(required=False, max_length=32)
 
@@ -172,7 +172,7 @@ REVOKE = {
 LOGOUT_ALL = {
     "operation_id": "session_logout_all",
     "summary": "Revoke the user's other sessions (and this one with include_current).",
-    "request": LogoutAllRequestSerializer,
+    "request": LogoutAllSerializer,
     "responses": responses({200: RevokedSerializer}, *SESSION_AUTH, *BODY, "unknown_field"),
 }
 REFRESH = {
@@ -185,7 +185,7 @@ REFRESH = {
 BACKCHANNEL_LOGOUT = {
     "operation_id": "session_backchannel_logout",
     "summary": "OpenID Connect Back-Channel Logout: the identity provider ends sessions.",
-    "request": {"application/x-www-form-urlencoded": BackchannelLogoutRequestSerializer},
+    "request": {"application/x-www-form-urlencoded": BackchannelLogoutSerializer},
     "auth": [],
     "responses": responses({200: RevokedSerializer}, "validation_error", "not_found",
                            "payload_too_large", "unsupported_media_type", "store_unavailable",
@@ -195,7 +195,7 @@ _SERVICE_AUTH = ("service_token_invalid", "not_found", "store_unavailable")
 INTERNAL_SUBSCRIPTION = {
     "operation_id": "internal_subscription_set",
     "summary": "Set a user's plan and status; every live session shows it on its next call.",
-    "request": SubscriptionRequestSerializer,
+    "request": SubscriptionChangeSerializer,
     "auth": [{"serviceAuth": []}],
     "responses": responses({200: SubscriptionSerializer}, *_SERVICE_AUTH, *BODY,
                            "unknown_field"),

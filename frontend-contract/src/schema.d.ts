@@ -200,7 +200,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        BackchannelLogoutRequestRequest: {
+        BackchannelLogoutRequest: {
             /** @description The identity provider's signed logout token. */
             logout_token: string;
         };
@@ -229,11 +229,11 @@ export interface components {
          * @enum {string}
          */
         CodeEnum: "field_not_writable" | "forbidden" | "identity_provider_unavailable" | "method_not_allowed" | "not_acceptable" | "not_found" | "payload_too_large" | "precondition_failed" | "rate_limited" | "service_token_invalid" | "session_expired" | "session_invalid" | "session_missing" | "session_revoked" | "store_unavailable" | "token_expired" | "token_invalid" | "token_missing" | "unknown_field" | "unsupported_media_type" | "validation_error";
-        LogoutAllRequestRequest: {
+        LogoutAllRequest: {
             /** @default false */
             include_current: boolean;
         };
-        PatchedSessionUpdateRequestRequest: {
+        PatchedSessionUpdateRequest: {
             needs_onboarding?: boolean;
             onboarding_completed?: boolean;
             /** @description Only a self-serve plan. */
@@ -291,7 +291,7 @@ export interface components {
              */
             expires_at: string;
         };
-        SessionCreateRequestRequest: {
+        SessionCreateRequest: {
             /** Format: uuid */
             tenant_id?: string | null;
         };
@@ -323,7 +323,7 @@ export interface components {
             subscription_plan: string;
             subscription_status: string;
         };
-        SubscriptionRequestRequest: {
+        SubscriptionChangeRequest: {
             subscription_plan?: string;
             subscription_status?: string;
         };
@@ -440,7 +440,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SubscriptionRequestRequest"];
+                "application/json": components["schemas"]["SubscriptionChangeRequest"];
             };
         };
         responses: {
@@ -601,7 +601,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["BackchannelLogoutRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BackchannelLogoutRequest"];
             };
         };
         responses: {
@@ -669,7 +669,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SessionCreateRequestRequest"];
+                "application/json": components["schemas"]["SessionCreateRequest"];
             };
         };
         responses: {
@@ -831,7 +831,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["PatchedSessionUpdateRequestRequest"];
+                "application/json": components["schemas"]["PatchedSessionUpdateRequest"];
             };
         };
         responses: {
@@ -962,7 +962,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["LogoutAllRequestRequest"];
+                "application/json": components["schemas"]["LogoutAllRequest"];
             };
         };
         responses: {
@@ -1097,7 +1097,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["PatchedSessionUpdateRequestRequest"];
+                "application/json": components["schemas"]["PatchedSessionUpdateRequest"];
             };
         };
         responses: {
