@@ -4,12 +4,15 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.test import Client
+from redis.cluster import RedisCluster
 
 from sessions_api.identity.jwks import jwks_cache
+from sessions_api.stats import auth_failures
 from sessions_api.store import session_store
 from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients
 
+from .support.cluster import three_master_cluster
 from .support.fake_auth0 import FakeAuth0
 from .support.log_guard import LogGuard
 
@@ -100,3 +103,24 @@ class Api:
 @pytest.fixture
 def api(fake_auth0, db):
     return Api(fake_auth0)
+
+
+@pytest.fixture(scope="session")
+def cluster_url():
+    """A three-master Redis Cluster of the run's own (one per xdist worker that needs it)."""
+    with three_master_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def on_cluster(cluster_url, settings):
+    """The store on that cluster for one test, the cluster flushed first."""
+    settings.SESSIONS_API = {**settings.SESSIONS_API, "REDIS_URL": cluster_url,
+                             "REDIS_CLUSTER": True}
+    reset_clients()
+    client = RedisCluster.from_url(cluster_url, decode_responses=True)
+    client.flushall()
+    auth_failures.pending, auth_failures.flushed_at = 0, 0.0
+    yield client
+    client.close()
+    reset_clients()

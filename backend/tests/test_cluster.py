@@ -13,12 +13,6 @@ from sessions_api.models import Account, Session
 from sessions_api.store import session_store
 from sessions_api.tokens import token_hash
 
-from . import test_operations_cluster
-
-# The three-master cluster those tests start, shared rather than written twice.
-cluster_url = test_operations_cluster.cluster_url
-on_cluster = test_operations_cluster.on_cluster
-
 pytestmark = pytest.mark.slow
 
 
