@@ -253,3 +253,55 @@ def test_an_inactive_user_cannot_open_a_session(api, fake_auth0):
     assert response.json()["code"] == "token_invalid"
     assert "deactivated" in response.json()["detail"]
     assert Session.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_that_overlaps_a_user_level_change_shows_the_change(fake_auth0, monkeypatch):
+    """The create is held just before it writes its hot copy; meanwhile the user finishes
+    onboarding from another session. The change must reach the new session: the create holds
+    the user's lock until it commits, so the change waits and then finds it."""
+    from django.test import Client
+
+    from sessions_api.store import session_store
+
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {fake_auth0.token('auth0|alice')}"}
+    editor = Client().post("/api/sessions/create/", content_type="application/json",
+                           **bearer).json()["token"]
+    reached, go = threading.Event(), threading.Event()
+    publish_new = session_store.publish_new
+
+    def held_publish_new(session, record):
+        reached.set()
+        assert go.wait(10), "the test never let the create go on"
+        publish_new(session, record)
+
+    monkeypatch.setattr(session_store, "publish_new", held_publish_new)
+    created = {}
+
+    def create():
+        try:
+            created["response"] = Client().post("/api/sessions/create/",
+                                                content_type="application/json", **bearer)
+        finally:
+            connection.close()
+
+    def finish_onboarding():
+        try:
+            Client().patch("/api/sessions/update/", data={"onboarding_completed": True},
+                           content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Session {editor}")
+        finally:
+            connection.close()
+
+    creating = threading.Thread(target=create)
+    creating.start()
+    assert reached.wait(10), "the create never reached its hot copy"
+    updating = threading.Thread(target=finish_onboarding)
+    updating.start()
+    updating.join(1.0)  # it waits on the create's lock; without that lock it would be done
+    go.set()
+    creating.join(10)
+    updating.join(10)
+    token = created["response"].json()["token"]
+    shown = Client().get("/api/sessions/current/", HTTP_AUTHORIZATION=f"Session {token}").json()
+    assert shown["onboarding_completed"] is True
