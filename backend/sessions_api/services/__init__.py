@@ -1,7 +1,8 @@
 """Every write to sessions: keyword-only functions named ``<thing>_<action>``.
 
 The audit row is written first, in a transaction with its event; then the hot copy is
-brought in line. Revocation is the exception: Redis first (see ``revoke``).
+brought in line (create writes it before its commit, under the user's lock, see ``create``).
+Revocation is the exception: Redis first (see ``revoke``).
 """
 
 from .common import Caller, SessionRef, account_state_publish
