@@ -19,19 +19,30 @@ from .record import TOMBSTONE_MARK, HotRecord, Tombstone, hot_value_parse
 # "expired" from Redis instead of falling through to the database.
 EXPIRED_GRACE_MS = 60_000
 
+# Shared by the scripts: the header of a value (``HotRecord.hot_value``) and the value with
+# another last activity. A tombstone starts with "!" (``TOMBSTONE_MARK``).
+_HEADER = """
+local function header(v)
+  local nl = string.find(v, '\\n', 1, true)
+  local la, ax, sv, xv, id = string.match(v, '^(%d+) (%d+) (%d+) (%d+) (%S+)', nl + 1)
+  return nl, tonumber(la), tonumber(ax), tonumber(sv), tonumber(xv), id
+end
+local function with_last_activity(v, nl, la)
+  local rest = string.find(v, ' ', nl + 1, true)
+  return string.sub(v, 1, nl) .. string.format('%.0f', la) .. string.sub(v, rest)
+end
+"""
+
 # KEYS: session, activity set of its bucket. ARGV: now_ms, idle_ms, write_interval_ms, grace_ms.
 # Reads the session and, when the idle deadline would move by more than the write interval,
 # slides it: at most one write per interval, and always a single round trip.
-_TOUCH = """
+_TOUCH = _HEADER + """
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, 1) == '!' then return v end
-local nl = string.find(v, '\\n', 1, true)
-local la, ax, id = string.match(v, '^(%d+) (%d+) %d+ %d+ (%S+)', nl + 1)
+local nl, la, ax, _, _, id = header(v)
 local now, idle, every = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-la, ax = tonumber(la), tonumber(ax)
 if now < ax and now < la + idle and now - la >= every then
-  local after_la = string.find(v, ' ', nl + 1, true)
-  v = string.sub(v, 1, nl) .. ARGV[1] .. string.sub(v, after_la)
+  v = with_last_activity(v, nl, now)
   redis.call('SET', KEYS[1], v, 'PX',
              math.max(math.min(now + idle, ax) - now, 0) + tonumber(ARGV[4]))
   redis.call('ZADD', KEYS[2], now, id)
@@ -43,29 +54,33 @@ return v
 # A tombstone is final and a newer copy is never overwritten, whatever the mode. "new": only
 # when absent (create, restore); "replace": only over a live copy (update, fan-out);
 # "upsert": either (repair after an outage). A newer last activity already there is kept.
-_PUT = """
+_PUT = _HEADER + """
 local mode, now, idle, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local value = ARGV[5]
-local nl = string.find(value, '\\n', 1, true)
-local la, ax, sv, xv = string.match(value, '^(%d+) (%d+) (%d+) (%d+)', nl + 1)
+local nl, la, ax, sv, xv = header(value)
 local cur = redis.call('GET', KEYS[1])
 if cur then
   if string.sub(cur, 1, 1) == '!' or mode == 'new' then return 0 end
-  local cur_nl = string.find(cur, '\\n', 1, true)
-  local cur_la, _, cur_sv, cur_xv = string.match(cur, '^(%d+) (%d+) (%d+) (%d+)', cur_nl + 1)
-  if tonumber(cur_sv) > tonumber(sv) or tonumber(cur_xv) > tonumber(xv) then return 0 end
-  if tonumber(cur_la) > tonumber(la) then
+  local _, cur_la, _, cur_sv, cur_xv = header(cur)
+  if cur_sv > sv or cur_xv > xv then return 0 end
+  if cur_la > la then
     la = cur_la
-    local after_la = string.find(value, ' ', nl + 1, true)
-    value = string.sub(value, 1, nl) .. la .. string.sub(value, after_la)
+    value = with_last_activity(value, nl, la)
   end
 elseif mode == 'replace' then
   return 0
 end
-local deadline = math.min(tonumber(la) + idle, tonumber(ax))
-redis.call('SET', KEYS[1], value, 'PX', math.max(deadline - now, 0) + grace)
+redis.call('SET', KEYS[1], value, 'PX', math.max(math.min(la + idle, ax) - now, 0) + grace)
 return 1
 """
+
+
+def _session_key(prefix: str, token_hash: str) -> str:
+    return f"{prefix}:t:{{{token_hash[:2]}}}{token_hash}"
+
+
+def _activity_key(prefix: str, bucket: str) -> str:
+    return f"{prefix}:a:{{{bucket}}}"
 
 
 def _now_ms() -> int:
@@ -96,10 +111,10 @@ class RedisHotCopy:
         return session_settings.REDIS_KEY_PREFIX
 
     def session_key(self, token_hash: str) -> str:
-        return f"{self._prefix()}:t:{{{token_hash[:2]}}}{token_hash}"
+        return _session_key(self._prefix(), token_hash)
 
     def activity_key(self, bucket: str) -> str:
-        return f"{self._prefix()}:a:{{{bucket}}}"
+        return _activity_key(self._prefix(), bucket)
 
     def user_index_key(self, account_id: str) -> str:
         return f"{self._prefix()}:u:{{{account_id}}}"
@@ -115,8 +130,8 @@ class RedisHotCopy:
         client = self.client
         idle_ms = session_settings.IDLE_TIMEOUT * 1000
         every_ms = int(session_settings.activity_write_interval * 1000)
-        prefix, bucket = self._prefix(), token_hash[:2]
-        keys = [f"{prefix}:t:{{{bucket}}}{token_hash}", f"{prefix}:a:{{{bucket}}}"]
+        prefix = self._prefix()
+        keys = [_session_key(prefix, token_hash), _activity_key(prefix, token_hash[:2])]
         return hot_value_parse(self._script(_TOUCH, client)(
             keys=keys, args=[self.clock(), idle_ms, every_ms, EXPIRED_GRACE_MS], client=client
         ))
