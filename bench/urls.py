@@ -12,4 +12,4 @@ urlpatterns = [
     *service_urlpatterns,
 ]
 
-handler404 = "sessions_api.apis.not_found"
+handler404 = "sessions_api.api.views.not_found"

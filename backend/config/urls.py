@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from sessions_api.apis import SessionListApi
+from sessions_api.api.views import SessionListApi
 from sessions_api.conf import session_settings
 
 urlpatterns = [
@@ -19,4 +19,4 @@ urlpatterns = [
 if settings.DEBUG and session_settings.dev_identity:
     urlpatterns.append(path("dev/", include("sessions_api.identity.dev_views")))
 
-handler404 = "sessions_api.apis.not_found"
+handler404 = "sessions_api.api.views.not_found"

@@ -10,11 +10,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .caller import caller_of
+from .api.caller import caller_of
 from .conf import session_settings
 from .errors import StoreUnavailable
-from .maintenance import live, past_deadline
 from .models import Account, Membership, Session, SessionEvent, Tenant
+from .ops.cleanup import live, past_deadline
 from .services import SessionRef, account_state_publish, session_revoke
 from .store.audit import session_is_expired
 

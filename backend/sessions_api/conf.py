@@ -77,7 +77,7 @@ SETTINGS: dict[str, Setting] = {
     # Activity is written at most once per this many seconds per session (capped by a tenth
     # of the idle timeout so that short idle timeouts still slide precisely).
     "ACTIVITY_WRITE_INTERVAL": Setting(None, 60, int),
-    "USER_FACTORY": Setting(None, "sessions_api.provisioning.create_host_user"),
+    "USER_FACTORY": Setting(None, "sessions_api.services.provisioning.create_host_user"),
     "DEV_KEY_PATH": Setting("SESSION_DEV_KEY_PATH", ".run/dev-identity-key.pem"),
     # Unset: the project's own settings.DEBUG.
     "DEBUG": Setting(None, False, _bool),

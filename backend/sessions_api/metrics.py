@@ -1,4 +1,4 @@
-"""Every Prometheus metric of the service, and the text ``/metrics`` serves.
+"""Every Prometheus metric of the service (``api/metrics_view.py`` serves them).
 
 Request and store figures are counted by the process that served them. With several
 gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, before the workers
@@ -9,20 +9,10 @@ per process and read live.
 """
 
 import json
-import os
 import time
 
 from django.db.backends.signals import connection_created
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import Counter, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -44,9 +34,6 @@ UNKNOWN_TOKENS = Counter(
 UNKNOWN_TOKEN_BURSTS = Counter(
     "session_unknown_token_bursts", "Bursts of unknown session tokens from one client IP.")
 
-BREAKER_STATES = ("closed", "open", "half_open")
-
-
 REDIS_LATENCY = STORE_LATENCY.labels("redis")
 DATABASE_LATENCY = STORE_LATENCY.labels("database")
 
@@ -67,49 +54,6 @@ def _observe_connection(sender, connection, **kwargs):
 def database_observer_connect() -> None:
     """Time every query of every database connection this process opens."""
     connection_created.connect(_observe_connection, dispatch_uid="sessions_api.metrics")
-
-
-class BreakerCollector:
-    """``session_store_circuit_state{store, state}``: 1 for the state each breaker is in."""
-
-    def collect(self):
-        from .store import session_store
-        from .store.audit import database_breaker
-
-        family = GaugeMetricFamily("session_store_circuit_state",
-                                   "Circuit breaker of each store in this process.",
-                                   labels=["store", "state"])
-        for breaker in (session_store.redis_breaker, database_breaker):
-            current = breaker.state
-            for state in BREAKER_STATES:
-                family.add_metric([breaker.name, state], 1.0 if state == current else 0.0)
-        yield family
-
-
-class SnapshotCollector:
-    """The figures of the last metrics snapshot, one gauge each (``sessions_<figure>``)."""
-
-    def collect(self):
-        from .stats import metrics_snapshot_read
-
-        for name, value in sorted((metrics_snapshot_read() or {}).items()):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                yield GaugeMetricFamily(f"sessions_{name}", f"Snapshot figure {name}.", value=value)
-
-
-_live = CollectorRegistry(auto_describe=False)
-_live.register(BreakerCollector())
-_live.register(SnapshotCollector())
-
-
-def metrics_render() -> tuple[bytes, str]:
-    """The Prometheus text exposition of this process (or of all workers, multiprocess)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        counted = CollectorRegistry()
-        MultiProcessCollector(counted)
-    else:
-        counted = REGISTRY
-    return generate_latest(counted) + generate_latest(_live), CONTENT_TYPE_LATEST
 
 
 def problem_code(response) -> str | None:

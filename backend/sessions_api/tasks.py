@@ -10,14 +10,14 @@ from celery import shared_task
 from celery.signals import task_postrun, task_prerun
 from django.db import InterfaceError, OperationalError
 
-from .activity import activity_flush
 from .conf import session_settings
 from .errors import StoreUnavailable
-from .locks import task_lock
 from .logging import request_id_var
-from .maintenance import sessions_cleanup
+from .ops.activity import activity_flush
+from .ops.cleanup import sessions_cleanup
+from .ops.figures import metrics_snapshot_record
+from .ops.locks import task_lock
 from .services import outbox_drain
-from .stats import metrics_snapshot_record
 from .store import session_store
 from .store.connection import CONNECTION_ERRORS
 

@@ -7,7 +7,7 @@ from django.test import Client
 from redis.cluster import RedisCluster
 
 from sessions_api.identity.jwks import jwks_cache
-from sessions_api.stats import auth_failures
+from sessions_api.ops.figures import auth_failures
 from sessions_api.store import session_store
 from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients

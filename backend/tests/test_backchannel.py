@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sessions_api.backchannel import BACKCHANNEL_EVENT
 from sessions_api.models import Session
+from sessions_api.services.backchannel import BACKCHANNEL_EVENT
 
 CLIENT_ID = "spa-client-id"
 PATH = "/api/sessions/backchannel-logout/"

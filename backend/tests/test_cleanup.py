@@ -10,8 +10,8 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core.management import call_command
 
-from sessions_api.maintenance import sessions_cleanup
 from sessions_api.models import Account, Session, SessionEvent
+from sessions_api.ops.cleanup import sessions_cleanup
 from sessions_api.store import session_store
 from sessions_api.tokens import token_hash
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from redis.cluster import RedisCluster
 
-from sessions_api.activity import activity_flush
 from sessions_api.models import Account, Session
+from sessions_api.ops.activity import activity_flush
 from sessions_api.store import session_store
 from sessions_api.tokens import token_hash
 

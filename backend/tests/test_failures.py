@@ -6,8 +6,8 @@ import time
 import pytest
 from django.db import connection
 
-from sessions_api.activity import activity_flush
 from sessions_api.models import Account, Session, SessionEvent
+from sessions_api.ops.activity import activity_flush
 from sessions_api.services import account_state_publish, outbox_drain
 from sessions_api.store import session_store
 from sessions_api.store.audit import database_breaker

@@ -169,7 +169,7 @@ def test_a_subject_already_taken_as_a_username_still_provisions_a_new_user(api):
 
 
 def test_the_same_subject_under_three_issuers_is_three_users(db):
-    from sessions_api.provisioning import account_provision
+    from sessions_api.services.provisioning import account_provision
 
     accounts = [
         account_provision(

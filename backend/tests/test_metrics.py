@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from prometheus_client import REGISTRY
 
-from sessions_api.metrics import metrics_render
-from sessions_api.stats import auth_failures, metrics_snapshot_record, session_metrics_collect
+from sessions_api.api.metrics_view import metrics_render
+from sessions_api.ops.figures import auth_failures, metrics_snapshot_record, session_metrics_collect
 from sessions_api.store import session_store
 from sessions_api.store.connection import reset_clients
 

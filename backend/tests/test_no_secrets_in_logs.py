@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sessions_api.backchannel import BACKCHANNEL_EVENT
 from sessions_api.models import Session
+from sessions_api.services.backchannel import BACKCHANNEL_EVENT
 
 from .support.log_guard import LogGuard
 

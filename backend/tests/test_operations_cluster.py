@@ -5,9 +5,9 @@ import pytest
 from redis.cluster import RedisCluster
 
 from sessions_api import tasks
-from sessions_api.maintenance import sessions_cleanup
 from sessions_api.models import Account
-from sessions_api.stats import auth_failures, session_metrics_collect
+from sessions_api.ops.cleanup import sessions_cleanup
+from sessions_api.ops.figures import auth_failures, session_metrics_collect
 from sessions_api.store import session_store
 from sessions_api.tokens import token_hash
 

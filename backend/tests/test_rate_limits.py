@@ -5,7 +5,7 @@ import logging
 import pytest
 import time_machine
 
-from sessions_api.abuse import BURST_PER_MINUTE
+from sessions_api.api.abuse import BURST_PER_MINUTE
 from sessions_api.metrics import UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
 from sessions_api.models import Session
 from sessions_api.store import session_store

@@ -20,10 +20,10 @@ from kombu import Connection
 from config.celery import app
 from sessions_api import tasks
 from sessions_api.errors import StoreUnavailable
-from sessions_api.locks import lock_key, task_lock
 from sessions_api.models import Session, SessionEvent
+from sessions_api.ops.figures import snapshot_key
+from sessions_api.ops.locks import lock_key, task_lock
 from sessions_api.schedule import BEAT_SCHEDULE
-from sessions_api.stats import snapshot_key
 from sessions_api.store import session_store
 from sessions_api.store.connection import reset_clients
 from sessions_api.tokens import token_hash

@@ -36,7 +36,7 @@ settings.configure(
     USE_TZ=True,
 )
 django.setup()
-import sessions_api, sessions_api.urls, sessions_api.tasks, sessions_api.authentication
+import sessions_api, sessions_api.urls, sessions_api.tasks, sessions_api.api.authentication
 from django.core.management import call_command
 from django.db.migrations.loader import MigrationLoader
 call_command("check")

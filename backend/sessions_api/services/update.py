@@ -5,12 +5,12 @@ import logging
 
 from django.db import transaction
 
+from ..api.validation import SessionChanges, update_validate
 from ..errors import ApiError
 from ..models import Account, Session, SessionEvent
 from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
-from ..validation import SessionChanges, update_validate
 from .common import Caller, account_state_publish, live_sessions
 from .create import membership_for
 from .revoke import account_for_subject, drain_outbox_after_a_write

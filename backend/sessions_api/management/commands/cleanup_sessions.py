@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from sessions_api.conf import session_settings
-from sessions_api.maintenance import sessions_cleanup
+from sessions_api.ops.cleanup import sessions_cleanup
 
 
 class Command(BaseCommand):

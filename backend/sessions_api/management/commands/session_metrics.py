@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from sessions_api.stats import session_metrics_collect
+from sessions_api.ops.figures import session_metrics_collect
 
 LABELS = {
     "active": "active sessions",

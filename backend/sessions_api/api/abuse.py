@@ -6,10 +6,10 @@ itself is never logged, only the client IP and the count.
 
 import logging
 
+from ..errors import StoreUnavailable
+from ..metrics import UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
+from ..services.ratelimit import rate_hit
 from .caller import client_ip
-from .errors import StoreUnavailable
-from .metrics import UNKNOWN_TOKEN_BURSTS, UNKNOWN_TOKENS
-from .ratelimit import rate_hit
 
 logger = logging.getLogger("sessions_api.abuse")
 

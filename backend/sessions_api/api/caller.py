@@ -3,8 +3,8 @@ configured proxies) and the user agent."""
 
 import ipaddress
 
-from .conf import session_settings
-from .services import Caller
+from ..conf import session_settings
+from ..services import Caller
 
 
 def _trusted_proxies() -> list:

@@ -17,12 +17,12 @@ from django.db import connection
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
 
-from .conf import session_settings
-from .errors import StoreUnavailable
-from .maintenance import cleanup_last_run_key, live, past_deadline
-from .models import Session, SessionEvent
-from .store import session_store
-from .store.audit import database_call
+from ..conf import session_settings
+from ..errors import StoreUnavailable
+from ..models import Session, SessionEvent
+from ..store import session_store
+from ..store.audit import database_call
+from .cleanup import cleanup_last_run_key, live, past_deadline
 
 MINUTES_KEPT = 24 * 60
 

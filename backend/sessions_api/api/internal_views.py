@@ -8,13 +8,13 @@ import hmac
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 
+from ..conf import session_settings
+from ..errors import ApiError
+from ..services import account_for_subject, account_sessions_revoke, account_subscription_set
 from . import schema
-from .apis import SessionApiView, json_response
 from .caller import caller_of
-from .conf import session_settings
-from .errors import ApiError
-from .services import account_for_subject, account_sessions_revoke, account_subscription_set
 from .validation import body_check
+from .views import SessionApiView, json_response
 
 SERVICE_WWW_AUTHENTICATE = 'Service realm="internal"'
 SUBSCRIPTION_FIELDS = {"subscription_plan": 64, "subscription_status": 32}

@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from .conf import session_settings
-from .models import Session, SessionEvent
-from .store import session_store
-from .store.audit import database_call
-from .store.record import HotRecord, epoch_ms
+from ..conf import session_settings
+from ..models import Session, SessionEvent
+from ..store import session_store
+from ..store.audit import database_call
+from ..store.record import HotRecord, epoch_ms
 
 logger = logging.getLogger("sessions_api.cleanup")
 

@@ -5,8 +5,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from .conf import session_settings
-from .errors import ApiError
+from ..conf import session_settings
+from ..errors import ApiError
 
 USER_LEVEL_BOOLEANS = ("needs_onboarding", "onboarding_completed")
 WRITABLE = {*USER_LEVEL_BOOLEANS, "subscription_plan", "tenant_id", "data"}

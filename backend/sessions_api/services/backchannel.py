@@ -7,13 +7,13 @@ until the token expires, so a replay is refused.
 
 import hashlib
 
-from .conf import session_settings
-from .errors import ApiError
-from .identity.verify import jwt_verify
-from .models import Account
-from .services import Caller, account_sessions_revoke
-from .store import session_store
-from .store.audit import database_call
+from ..conf import session_settings
+from ..errors import ApiError
+from ..identity.verify import jwt_verify
+from ..models import Account
+from ..store import session_store
+from ..store.audit import database_call
+from . import Caller, account_sessions_revoke
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 

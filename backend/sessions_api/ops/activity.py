@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from django.db import connection
 
-from .errors import StoreUnavailable
-from .models import Session
-from .store import session_store
-from .store.audit import database_call
+from ..errors import StoreUnavailable
+from ..models import Session
+from ..store import session_store
+from ..store.audit import database_call
 
 logger = logging.getLogger("sessions_api.activity")
 

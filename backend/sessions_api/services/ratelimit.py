@@ -7,9 +7,9 @@ While Redis is down the limits are not enforced: refusing every sign-in would be
 import hashlib
 import logging
 
-from .conf import parse_rate, session_settings
-from .errors import ApiError, StoreUnavailable
-from .store import session_store
+from ..conf import parse_rate, session_settings
+from ..errors import ApiError, StoreUnavailable
+from ..store import session_store
 
 logger = logging.getLogger("sessions_api.ratelimit")
 

@@ -5,9 +5,9 @@ holder (compare and delete), and expiring by itself if the holder dies."""
 import contextlib
 import secrets
 
-from .conf import session_settings
-from .errors import StoreUnavailable
-from .store import session_store
+from ..conf import session_settings
+from ..errors import StoreUnavailable
+from ..store import session_store
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

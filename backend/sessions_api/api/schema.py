@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from .errors import CODES, PROBLEM_CONTENT_TYPE, TYPE_BASE
+from ..errors import CODES, PROBLEM_CONTENT_TYPE, TYPE_BASE
 
 
 class UserSerializer(serializers.Serializer):

@@ -1,0 +1,125 @@
+"""``Authorization: Session <token>`` for DRF, and for the hot-path view that skips DRF."""
+
+from django.contrib.auth import get_user_model
+from django.utils.functional import SimpleLazyObject
+from rest_framework.authentication import BaseAuthentication
+
+from ..errors import WWW_AUTHENTICATE, ApiError
+from ..store import session_store
+from ..store.record import HotRecord
+from ..tokens import token_hash, token_is_well_formed
+from .abuse import unknown_token_note
+
+SCHEME = "session"
+
+
+def session_token_from_header(header: str | None) -> str | None:
+    """The token of a ``Session`` header; ``None`` for another scheme or no header.
+
+    A malformed token of our scheme is refused here, before any store is asked.
+    """
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != SCHEME:
+        return None
+    token = token.strip()
+    if not token_is_well_formed(token):
+        raise ApiError("session_invalid", "The session token is malformed.")
+    return token
+
+
+class SessionUser(SimpleLazyObject):
+    """The session's user, loaded from the database only when a view first looks at it.
+
+    Permission checks (``is_authenticated``) cost nothing, so an authenticated request runs
+    no SQL unless the view needs the user row itself.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __bool__(self):  # ``if request.user`` must not load the row either
+        return True
+
+    def __init__(self, user_pk: str):
+        def load():
+            User = get_user_model()
+            return User._default_manager.get(pk=User._meta.pk.to_python(user_pk))
+
+        super().__init__(load)
+
+
+class SessionContext:
+    """``request.auth`` of a session-authenticated request."""
+
+    __slots__ = ("record", "token_hash", "user", "_public")
+
+    def __init__(self, record: HotRecord, hashed: str):
+        self.record = record
+        self.token_hash = hashed
+        self.user = SessionUser(record.user_pk)
+        self._public = None
+
+    @property
+    def id(self) -> str:
+        return self.record.session_id
+
+    @property
+    def public(self) -> dict:
+        """The ``<Session>`` fields: user, tenant, onboarding and subscription state, data."""
+        if self._public is None:
+            self._public = self.record.public()
+        return self._public
+
+    @property
+    def tenant(self) -> dict | None:
+        return self.public["tenant"]
+
+    @property
+    def needs_onboarding(self) -> bool:
+        return self.public["needs_onboarding"]
+
+    @property
+    def onboarding_completed(self) -> bool:
+        return self.public["onboarding_completed"]
+
+    @property
+    def subscription_plan(self) -> str:
+        return self.public["subscription_plan"]
+
+    @property
+    def subscription_status(self) -> str:
+        return self.public["subscription_status"]
+
+    @property
+    def data(self) -> dict:
+        return self.public["data"]
+
+
+def session_authenticate(header: str | None) -> SessionContext | None:
+    token = session_token_from_header(header)
+    if token is None:
+        return None
+    hashed = token_hash(token)
+    return SessionContext(session_store.read(hashed), hashed)
+
+
+class SessionTokenAuthentication(BaseAuthentication):
+    """DRF authentication class: ``request.user`` is the session's user, ``request.auth``
+    its ``SessionContext``. Another scheme is not ours (``None``); a bad session of ours
+    raises ``session_invalid``/``_expired``/``_revoked``."""
+
+    def authenticate(self, request):
+        try:
+            context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        except ApiError as error:
+            if error.code == "session_invalid":
+                unknown_token_note(request)
+            raise
+        if context is None:
+            return None
+        return context.user, context
+
+    def authenticate_header(self, request):
+        return WWW_AUTHENTICATE

@@ -1,0 +1,83 @@
+"""Request id, access log and request metrics. Both middlewares cost a few microseconds; the
+only store call they make is the batched failed-authentication count (at most one Redis
+write per second per process)."""
+
+import logging
+import re
+import time
+import uuid
+
+from ..logging import redact, request_id_var
+from ..metrics import CREATE_OUTCOMES, REQUEST_LATENCY, VALIDATE_OUTCOMES, problem_code
+from ..ops.figures import auth_failures
+
+access_log = logging.getLogger("sessions_api.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+# Outcomes of a session-token check; any other error came after the token was accepted.
+_VALIDATION_CODES = {"session_missing", "session_invalid", "session_expired",
+                     "session_revoked", "store_unavailable"}
+
+
+class RequestIdMiddleware:
+    """Takes a well-formed ``X-Request-ID`` from the caller (or makes one), stamps every log
+    line of the request with it, answers with it, and writes one access-log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        reset = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            context = getattr(request, "auth", None)
+            path = redact(request.path)  # a client may put anything in a URL, a token too
+            access_log.info("%s %s %s", request.method, path, response.status_code, extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "session_id": getattr(context, "id", None),
+            })
+            return response
+        finally:
+            request_id_var.reset(reset)
+
+
+class MetricsMiddleware:
+    """Latency per endpoint, create and validate outcomes by ``code``, failed authentications."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = request.resolver_match
+        endpoint = match.view_name if match is not None and match.url_name else "other"
+        method = request.method if request.method in _METHODS else "other"
+        REQUEST_LATENCY.labels(endpoint, method).observe(elapsed)
+        if match is not None and "sessions_api" in match.app_names:
+            _count_outcome(request, response, match.url_name)
+        return response
+
+
+def _count_outcome(request, response, url_name: str | None) -> None:
+    status = response.status_code
+    code = "ok" if status < 400 else (problem_code(response) or str(status))
+    if url_name == "create":
+        CREATE_OUTCOMES.labels(code).inc()
+    elif (code == "ok" or code in _VALIDATION_CODES) and _has_session_header(request):
+        VALIDATE_OUTCOMES.labels(code).inc()
+    if status == 401:
+        auth_failures.record()
+
+
+def _has_session_header(request) -> bool:
+    return request.META.get("HTTP_AUTHORIZATION", "")[:8].lower() == "session "
