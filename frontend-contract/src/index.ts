@@ -1,5 +1,11 @@
 export { createSessionClient } from "./client";
-export type { SessionClient, SessionClientOptions, SessionListener, UpdateOptions } from "./client";
+export type {
+  Authorization,
+  SessionClient,
+  SessionClientOptions,
+  SessionListener,
+  UpdateOptions,
+} from "./client";
 export {
   SESSION_LOST_CODES,
   SessionApiError,
@@ -10,12 +16,23 @@ export {
   type ServiceErrorCode,
   type SessionErrorCode,
 } from "./errors";
+export { sessionMiddleware, type SessionMiddlewareOptions } from "./middleware";
+export {
+  DEFAULT_CHANNEL_NAME,
+  broadcastChannel,
+  browserTabChannel,
+  storageEventChannel,
+  type LockManagerLike,
+  type TabChannel,
+  type TabMessage,
+} from "./tabs";
 export {
   DEFAULT_STORAGE_KEY,
+  localStorageTokenStore,
   memoryTokenStore,
   sessionStorageTokenStore,
-  type SessionStorageTokenStoreOptions,
   type TokenStore,
+  type WebStorageTokenStoreOptions,
 } from "./token-store";
 export type {
   CreateSessionOptions,

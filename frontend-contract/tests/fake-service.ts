@@ -2,8 +2,10 @@ import type { Session } from "../src/types";
 
 /**
  * An in-memory stand-in for the session service behind a `fetch` function: enough of SPEC
- * sections 5 and 7 (tokens, ETag/If-Match, rotation, logout, problem details) to exercise the
- * client's behaviour, and a log of every request it received.
+ * sections 5 and 7 (tokens, ETag/If-Match on create, refresh, /current and update, rotation,
+ * logout, problem details) to exercise the client's behaviour, and a log of every request it
+ * received. It tells an expired token (`session_expired`) from a revoked one
+ * (`session_revoked`) and from one it never issued (`session_invalid`), as the service does.
  */
 export interface RecordedRequest {
   method: string;
@@ -40,6 +42,8 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 export function createFakeService() {
   const requests: RecordedRequest[] = [];
   const live = new Map<string, Session>();
+  const dead = new Map<string, "session_expired" | "session_revoked">();
+  const held: { match: (request: RecordedRequest) => boolean; release: Promise<void> }[] = [];
   const versions = new Map<string, number>();
   let serial = 0;
   let override: ((request: RecordedRequest) => Response | undefined) | null = null;
@@ -51,7 +55,7 @@ export function createFakeService() {
     const now = new Date(Date.UTC(2026, 10, 23, 12, 0, serial)).toISOString();
     return {
       id: `00000000-0000-4000-8000-${String(serial).padStart(12, "0")}`,
-      user: { id: "10000000-0000-4000-8000-000000000001", auth0_sub: sub, email: "ann@example.com", name: "Ann" },
+      user: { id: `user-${sub}`, auth0_sub: sub, email: "ann@example.com", name: "Ann" },
       tenant: tenantId ? { id: tenantId, name: "Acme", role: "owner" } : null,
       needs_onboarding: true,
       onboarding_completed: false,
@@ -70,11 +74,18 @@ export function createFakeService() {
     return token;
   }
 
+  function kill(token: string, code: "session_expired" | "session_revoked"): void {
+    if (live.delete(token)) dead.set(token, code);
+  }
+
   function sessionFor(request: RecordedRequest): Session | Response {
     const match = /^Session (\S+)$/.exec(request.authorization ?? "");
     if (!match) return problemResponse({ status: 401, code: "session_missing" }, { "WWW-Authenticate": "Session" });
     const session = live.get(match[1]!);
-    if (!session) return problemResponse({ status: 401, code: "session_revoked" }, { "WWW-Authenticate": "Session" });
+    if (!session) {
+      const code = dead.get(match[1]!) ?? "session_invalid";
+      return problemResponse({ status: 401, code }, { "WWW-Authenticate": "Session" });
+    }
     return session;
   }
 
@@ -87,7 +98,7 @@ export function createFakeService() {
       const tenantId = (request.body as { tenant_id?: string } | undefined)?.tenant_id;
       const session = newSession(`auth0|${bearer[1]}`, tenantId);
       const token = issue(session);
-      return json({ token, token_type: "Session", expires_at: session.expires_at, session }, 201);
+      return json({ token, token_type: "Session", expires_at: session.expires_at, session }, 201, { ETag: etagOf(session) });
     }
     const found = sessionFor(request);
     if (found instanceof Response) return found;
@@ -110,25 +121,25 @@ export function createFakeService() {
         return json(found, 200, { ETag: etagOf(found) });
       }
       case "DELETE /api/sessions/current/":
-        live.delete(token);
+        kill(token, "session_revoked");
         return new Response(null, { status: 204 });
       case "POST /api/sessions/refresh/": {
-        live.delete(token);
+        kill(token, "session_revoked");
         const rotated = issue(found);
-        return json({ token: rotated, token_type: "Session", expires_at: found.expires_at, session: found });
+        return json({ token: rotated, token_type: "Session", expires_at: found.expires_at, session: found }, 200, { ETag: etagOf(found) });
       }
       case "GET /api/sessions/":
-        return json([...new Set(live.values())].map((s) => ({ id: s.id, created_at: s.created_at, last_activity_at: s.last_activity_at, expires_at: s.expires_at, ip: "127.0.0.1", user_agent: "test", device: "Other", current: s === found })));
+        return json([...new Set(live.values())].filter((s) => s.user.id === found.user.id).map((s) => ({ id: s.id, created_at: s.created_at, last_activity_at: s.last_activity_at, expires_at: s.expires_at, ip: "127.0.0.1", user_agent: "test", device: "Other", current: s === found })));
       case "POST /api/sessions/logout-all/": {
         const others = [...live.entries()].filter(([t, s]) => s.user.id === found.user.id && (t !== token || (request.body as { include_current?: boolean }).include_current));
-        for (const [t] of others) live.delete(t);
+        for (const [t] of others) kill(t, "session_revoked");
         return json({ revoked: others.length });
       }
       default: {
         const one = /^DELETE \/api\/sessions\/([0-9a-f-]{36})\/$/.exec(key);
         const owned = [...live.entries()].filter(([, s]) => one && s.id === one[1] && s.user.id === found.user.id);
         if (!owned.length) return problemResponse({ status: 404, code: "not_found" });
-        for (const [t] of owned) live.delete(t);
+        for (const [t] of owned) kill(t, "session_revoked");
         return new Response(null, { status: 204 });
       }
     }
@@ -149,15 +160,29 @@ export function createFakeService() {
     requests.push(recorded);
     // Answer on a later task so that concurrent calls really overlap.
     await new Promise((resolve) => setTimeout(resolve, 1));
+    for (const hold of held.filter((h) => h.match(recorded))) await hold.release;
     return override?.(recorded) ?? route(recorded);
   };
 
   return {
     fetch,
     requests,
-    /** Kills every live token, as if the sessions expired on the server. */
+    /** Kills every live token, as if the sessions expired on the server (`session_expired`). */
     expireAll() {
-      live.clear();
+      for (const token of [...live.keys()]) kill(token, "session_expired");
+    },
+    /** Revokes every live token, as an admin, a back-channel logout or another device would. */
+    revokeAll() {
+      for (const token of [...live.keys()]) kill(token, "session_revoked");
+    },
+    /**
+     * Holds the requests `match` accepts (checked when they arrive) until `release()`; their
+     * answer is computed afterwards, from the state at that time.
+     */
+    hold(match: (request: RecordedRequest) => boolean) {
+      let release = () => {};
+      held.push({ match, release: new Promise<void>((resolve) => (release = resolve)) });
+      return () => release();
     },
     /** Changes the session behind the server's back (another tab), so its ETag moves on. */
     touch(token: string) {
