@@ -417,8 +417,10 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     const token = await store.get();
     switch (message.type) {
       case "signed-out":
-        if (token === message.token) {
-          // The same session (a shared store): it is over here too, with no call to make.
+        // The same session: this tab holds its token, or a store shared with the sender (which
+        // the sender has already cleared) while still showing a session. Over here too, with
+        // no call to make.
+        if (token === message.token || (token === null && last !== null)) {
           generation += 1;
           await store.clear();
           etag = null;

@@ -46,6 +46,7 @@ export function createFakeService() {
   const held: { match: (request: RecordedRequest) => boolean; release: Promise<void> }[] = [];
   const versions = new Map<string, number>();
   let serial = 0;
+  let lifetimeMs = 3_600_000;
   let override: ((request: RecordedRequest) => Response | undefined) | null = null;
 
   const etagOf = (session: Session) => `"${session.id}-${versions.get(session.id) ?? 0}"`;
@@ -64,7 +65,7 @@ export function createFakeService() {
       data: {},
       created_at: now,
       last_activity_at: now,
-      expires_at: now,
+      expires_at: new Date(Date.now() + lifetimeMs).toISOString(),
     };
   }
 
@@ -190,6 +191,10 @@ export function createFakeService() {
       if (session) versions.set(session.id, (versions.get(session.id) ?? 0) + 1);
     },
     isLive: (token: string) => live.has(token),
+    /** How long from now the sessions created next say they last (`expires_at`). */
+    setLifetime(ms: number) {
+      lifetimeMs = ms;
+    },
     /** Answers matching requests with a canned response instead of the fake's own behaviour. */
     intercept(handler: (request: RecordedRequest) => Response | undefined) {
       override = handler;
