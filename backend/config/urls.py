@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/health/", include("sessions_api.health")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/", admin.site.urls),
+    path("", include("config.example_page")),  # the example SPA, DEBUG only
     path("", include("sessions_api.metrics_api")),
 ]
 

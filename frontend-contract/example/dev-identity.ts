@@ -1,6 +1,7 @@
 /**
  * The backend's development identity provider (`DJANGO_DEBUG=1` without `AUTH0_DOMAIN`) stands
- * in for Auth0: it signs an access token for whoever the form names.
+ * in for Auth0: `POST /dev/access-token/` signs an access token for whoever the form names,
+ * with the key whose public half the backend serves at `/dev/.well-known/jwks.json`.
  */
 export interface DevProfile {
   sub: string;
@@ -10,14 +11,14 @@ export interface DevProfile {
 
 const PROFILE_KEY = "example.dev-profile";
 
-/** Who the next access token is for; kept for the tab so a reload signs the same user back in. */
+/** Who the next access token is for; kept with the token (localStorage), so every tab renews as the same user. */
 export function loadProfile(): DevProfile {
-  const saved = sessionStorage.getItem(PROFILE_KEY);
+  const saved = localStorage.getItem(PROFILE_KEY);
   return saved ? (JSON.parse(saved) as DevProfile) : { sub: "dev|alice", email: "alice@example.com", name: "Alice" };
 }
 
 export function saveProfile(who: DevProfile): void {
-  sessionStorage.setItem(PROFILE_KEY, JSON.stringify(who));
+  localStorage.setItem(PROFILE_KEY, JSON.stringify(who));
 }
 
 export async function devAccessToken(apiBaseUrl: string, who: DevProfile): Promise<string> {

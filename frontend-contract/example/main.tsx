@@ -1,22 +1,21 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
-import { createSessionClient, sessionStorageTokenStore } from "../src";
+import { createSessionClient, localStorageTokenStore } from "../src";
 import { SessionProvider } from "../src/react";
 import { App } from "./App";
 import { devAccessToken, loadProfile } from "./dev-identity";
 
-// `?api=http://127.0.0.1:8000` points the page at a backend on another origin.
-const apiBaseUrl =
-  new URLSearchParams(window.location.search).get("api") ??
-  import.meta.env.VITE_API_BASE_URL ??
-  "http://127.0.0.1:8000";
+// Served by the backend itself (same origin); `?api=http://127.0.0.1:8000` points the page at
+// a backend on another origin (which must list the page's origin in CORS_ALLOWED_ORIGINS).
+const apiBaseUrl = new URLSearchParams(window.location.search).get("api") ?? window.location.origin;
 
 const client = createSessionClient({
   baseUrl: apiBaseUrl,
-  // Survives a reload of this tab, unlike the default in-memory store.
-  tokenStore: sessionStorageTokenStore(),
-  // With Auth0 this would be `getAccessTokenSilently` from @auth0/auth0-react.
+  // One token for every tab of the origin: a new or duplicated tab is signed in at once, and
+  // the client keeps the tabs in step (sign-out, rotation, changes).
+  tokenStore: localStorageTokenStore(),
+  // With Auth0 this is `getAccessTokenSilently` from @auth0/auth0-react (see the README).
   getAccessToken: () => devAccessToken(apiBaseUrl, loadProfile()),
 });
 
