@@ -6,17 +6,13 @@ import uuid
 from datetime import UTC, datetime
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .api.caller import caller_of
-from .conf import session_settings
 from .errors import StoreUnavailable
 from .models import Account, Membership, Session, SessionEvent, Tenant
-from .ops.cleanup import live, past_deadline
 from .services import SessionRef, account_state_publish, session_revoke
-from .store.audit import session_is_expired
 
 
 class SessionState(admin.SimpleListFilter):
@@ -29,12 +25,12 @@ class SessionState(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = datetime.now(UTC)
         if self.value() == "live":
-            return queryset.filter(live(now))
+            return queryset.active(now)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         if self.value() == "expired":
-            return queryset.filter(Q(revoked_at__isnull=True)
-                                   & (Q(expired_at__isnull=False) | past_deadline(now)))
+            return (queryset.filter(revoked_at__isnull=True, expired_at__isnull=False)
+                    | queryset.past_deadline(now))
         return queryset
 
 
@@ -108,8 +104,7 @@ class SessionAdmin(ReadOnlyAdmin):
     def state(self, session: Session) -> str:
         if session.revoked_at:
             return "revoked"
-        now, idle = datetime.now(UTC), session_settings.IDLE_TIMEOUT
-        if session.expired_at or session_is_expired(session, now, idle):
+        if session.is_expired(datetime.now(UTC)):
             return "expired"
         return "live"
 

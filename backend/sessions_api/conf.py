@@ -44,6 +44,9 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     "REDIS_URL": Setting("REDIS_URL", "redis://127.0.0.1:6379/0"),
     "REDIS_CLUSTER": Setting("REDIS_CLUSTER", False, _bool),
+    # host:port of each Redis Sentinel; the store follows the primary they name.
+    "REDIS_SENTINELS": Setting("REDIS_SENTINELS", [], _list),
+    "REDIS_SENTINEL_MASTER": Setting("REDIS_SENTINEL_MASTER", "mymaster"),
     # Short on purpose: a dead store must cost a request well under a second.
     "REDIS_CONNECT_TIMEOUT": Setting("SESSION_REDIS_CONNECT_TIMEOUT", 0.25, float),
     "REDIS_SOCKET_TIMEOUT": Setting("SESSION_REDIS_SOCKET_TIMEOUT", 0.5, float),
@@ -86,6 +89,9 @@ SETTINGS: dict[str, Setting] = {
     "ACTIVITY_FLUSH_INTERVAL": Setting("SESSION_ACTIVITY_FLUSH_INTERVAL", 60, int),
     "OUTBOX_DRAIN_INTERVAL": Setting("SESSION_OUTBOX_DRAIN_INTERVAL", 60, int),
     "REPAIR_INTERVAL": Setting("SESSION_REPAIR_INTERVAL", 60, int),
+    # Seconds within which a change recorded only in the audit copy reaches Redis: every
+    # process checks this often (0: never in the background, only on recovery and by beat).
+    "REPAIR_LAG": Setting("SESSION_REPAIR_LAG", 5.0, float),
     "METRICS_INTERVAL": Setting("SESSION_METRICS_INTERVAL", 60, int),
     "CLEANUP_BATCH_SIZE": Setting("SESSION_CLEANUP_BATCH_SIZE", 1000, int),
     # Audit rows are kept this many days after a session's absolute deadline; 0 keeps them.

@@ -6,9 +6,12 @@ state. ``Session`` is the audit copy of one session; ``SessionEvent`` is append-
 """
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+
+from .conf import session_settings
 
 
 class Account(models.Model):
@@ -78,6 +81,27 @@ class RevokeReason(models.TextChoices):
     IDENTITY_PROVIDER = "identity_provider"
 
 
+class SessionQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> "SessionQuerySet":
+        """Sessions that may still be in use: neither revoked nor recorded as expired, before
+        their absolute deadline. Their idle deadline is decided at read time, against the
+        freshest activity (the hot copy's may be newer than the audit copy's)."""
+        return self.filter(revoked_at__isnull=True, expired_at__isnull=True,
+                           absolute_expires_at__gt=now or datetime.now(UTC))
+
+    def past_deadline(self, now: datetime) -> "SessionQuerySet":
+        """Sessions neither revoked nor recorded as expired whose deadline, as the audit copy
+        knows it, has passed."""
+        idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
+        return self.filter(revoked_at__isnull=True, expired_at__isnull=True).filter(
+            models.Q(absolute_expires_at__lte=now) | models.Q(last_activity_at__lte=idle_cutoff))
+
+    def active(self, now: datetime) -> "SessionQuerySet":
+        """Live, and not idle past its deadline as the audit copy knows it."""
+        idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
+        return self.live(now).filter(last_activity_at__gt=idle_cutoff)
+
+
 class Session(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     token_hash = models.CharField(max_length=64, unique=True)
@@ -100,6 +124,8 @@ class Session(models.Model):
     # Tokens rotations replaced while Redis was unreachable: the repair buries them.
     retired_token_hashes = models.JSONField(default=list, blank=True)
 
+    objects = SessionQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["account", "revoked_at"], name="session_account_live"),
@@ -120,6 +146,14 @@ class Session(models.Model):
 
     def __str__(self):
         return str(self.id)
+
+    def is_expired(self, now: datetime) -> bool:
+        """Past its idle or absolute deadline (as the audit copy knows its last activity),
+        or recorded as expired by the cleanup, whatever the timeouts are now."""
+        if self.expired_at is not None:
+            return True
+        idle_deadline = self.last_activity_at + timedelta(seconds=session_settings.IDLE_TIMEOUT)
+        return now >= min(idle_deadline, self.absolute_expires_at)
 
 
 class SessionEvent(models.Model):

@@ -18,7 +18,7 @@ def _hot_copies(token_hashes: list[str]) -> dict[str, HotRecord | Tombstone | No
     if not token_hashes:
         return {}
     try:
-        copies = session_store.redis(session_store.hot.peek_many, token_hashes)
+        copies = session_store.redis_call(session_store.hot.peek_many, token_hashes)
     except StoreUnavailable:
         return {}
     return dict(zip(token_hashes, copies, strict=True))

@@ -8,7 +8,7 @@ from redis.cluster import RedisCluster
 
 from sessions_api.identity.jwks import jwks_cache
 from sessions_api.ops.figures import auth_failures
-from sessions_api.store import session_store
+from sessions_api.store import incarnation, session_store
 from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients
 
@@ -38,8 +38,10 @@ def _log_guard():
 @pytest.fixture(autouse=True)
 def _isolated(fake_auth0, settings):
     """Each test: a clean Redis db of its own, a fresh fake tenant, fresh caches."""
-    connection = redis.Redis.from_url(django_settings.SESSIONS_API["REDIS_URL"])
+    connection = redis.Redis.from_url(django_settings.SESSIONS_API["REDIS_URL"],
+                                      decode_responses=True)
     connection.flushdb()
+    incarnation.verify(connection.execute_command)  # it starts empty: nothing to fear
     connection.close()
     fake_auth0.reset()
     jwks_cache.clear_local()
@@ -48,9 +50,8 @@ def _isolated(fake_auth0, settings):
         "AUTH0_ISSUER": fake_auth0.issuer,
         "AUTH0_AUDIENCE": fake_auth0.audience,
     }
-    for breaker in (session_store.redis_breaker, database_breaker):
-        breaker.tripped, breaker.open_until = False, 0.0
-    session_store.revoked_outside_database.clear()
+    session_store.reset()
+    database_breaker.reset()
     yield
     reset_clients()
 

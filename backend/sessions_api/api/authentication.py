@@ -5,7 +5,7 @@ from django.utils.functional import SimpleLazyObject
 from rest_framework.authentication import BaseAuthentication
 
 from ..errors import WWW_AUTHENTICATE, ApiError
-from ..store import session_store
+from ..store import Ended, session_store
 from ..store.record import HotRecord
 from ..tokens import token_hash, token_is_well_formed
 from .abuse import unknown_token_note
@@ -97,12 +97,22 @@ class SessionContext:
         return self.public["data"]
 
 
+_ENDED = {
+    "revoked": ("session_revoked", "This session has been revoked."),
+    "expired": ("session_expired", "This session has expired; sign in again."),
+    "unknown": ("session_invalid", "No such session."),
+}
+
+
 def session_authenticate(header: str | None) -> SessionContext | None:
     token = session_token_from_header(header)
     if token is None:
         return None
     hashed = token_hash(token)
-    return SessionContext(session_store.read(hashed), hashed)
+    found = session_store.read(hashed)
+    if isinstance(found, Ended):
+        raise ApiError(*_ENDED[found.why])
+    return SessionContext(found, hashed)
 
 
 class SessionTokenAuthentication(BaseAuthentication):

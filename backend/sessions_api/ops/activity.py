@@ -33,7 +33,7 @@ def activity_flush() -> int:
     flushed = 0
     for bucket in BUCKETS:
         key = hot.activity_key(bucket)
-        entries = session_store.redis(hot.client.eval, _TAKE, 1, key)
+        entries = session_store.redis_call(hot.client.eval, _TAKE, 1, key)
         if not entries:
             continue
         latest = {entries[i]: int(float(entries[i + 1])) for i in range(0, len(entries), 2)}
@@ -41,7 +41,7 @@ def activity_flush() -> int:
             flushed += database_call(_write, latest)
         except StoreUnavailable:
             # Put them back (keeping any newer activity) for the next flush.
-            session_store.redis(hot.client.zadd, key, latest, gt=True)
+            session_store.redis_call(hot.client.zadd, key, latest, gt=True)
             raise
     if flushed:
         logger.info("activity flushed", extra={"sessions": flushed})

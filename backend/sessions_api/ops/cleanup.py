@@ -16,7 +16,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 
 from ..conf import session_settings
 from ..models import Session, SessionEvent
@@ -39,11 +38,11 @@ def sessions_cleanup(*, dry_run: bool, batch_size: int) -> dict:
         "expired": database_call(_expire, now=now, dry_run=dry_run, batch_size=batch_size),
         "deleted_sessions": deleted_sessions,
         "deleted_events": deleted_events,
-        "index_entries_pruned": session_store.redis(_index_prune, now=now, dry_run=dry_run),
+        "index_entries_pruned": session_store.redis_call(_index_prune, now=now, dry_run=dry_run),
         "retention_days": session_settings.AUDIT_RETENTION_DAYS,
     }
     if not dry_run:
-        session_store.redis(session_store.hot.client.set, cleanup_last_run_key(),
+        session_store.redis_call(session_store.hot.client.set, cleanup_last_run_key(),
                             json.dumps({"at": now.timestamp(), **counts}))
     logger.info("sessions cleanup (dry run)" if dry_run else "sessions cleanup", extra=counts)
     return counts
@@ -69,31 +68,15 @@ def _pages(queryset, batch_size: int, *fields):
 
 # Expiry.
 
-def live(now: datetime) -> Q:
-    """Sessions alive as the audit copy knows it (its last activity may lag the hot copy's
-    by up to one activity-flush interval)."""
-    idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
-    return Q(revoked_at__isnull=True, expired_at__isnull=True,
-             absolute_expires_at__gt=now, last_activity_at__gt=idle_cutoff)
-
-
-def past_deadline(now: datetime) -> Q:
-    """Sessions neither revoked nor marked expired whose deadline, as the audit copy knows
-    it, has passed."""
-    idle_cutoff = now - timedelta(seconds=session_settings.IDLE_TIMEOUT)
-    return Q(revoked_at__isnull=True, expired_at__isnull=True) & (
-        Q(absolute_expires_at__lte=now) | Q(last_activity_at__lte=idle_cutoff))
-
-
 def _expire(*, now: datetime, dry_run: bool, batch_size: int) -> int:
-    candidates = Session.objects.filter(past_deadline(now))
+    candidates = Session.objects.past_deadline(now)
     cutoff = _retention_cutoff(now)
     if cutoff is not None:  # those are deleted, not expired: a dry run must count the same
         candidates = candidates.filter(absolute_expires_at__gte=cutoff)
     expired = 0
     fields = ("token_hash", "last_activity_at", "absolute_expires_at")
     for rows in _pages(candidates, batch_size, *fields):
-        ended = session_store.redis(_ended_in_hot_copy, rows, now)
+        ended = session_store.redis_call(_ended_in_hot_copy, rows, now)
         if dry_run:
             expired += len(ended)
         elif ended:

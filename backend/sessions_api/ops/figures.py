@@ -22,7 +22,7 @@ from ..errors import StoreUnavailable
 from ..models import Session, SessionEvent
 from ..store import session_store
 from ..store.audit import database_call
-from .cleanup import cleanup_last_run_key, live, past_deadline
+from .cleanup import cleanup_last_run_key
 
 MINUTES_KEPT = 24 * 60
 
@@ -64,7 +64,7 @@ class AuthFailureCounter:
             return
         key = _failures_key(int(self.clock() // 60))
         try:
-            session_store.redis(self._add, key, count)
+            session_store.redis_call(self._add, key, count)
         except StoreUnavailable:
             with self._lock:
                 self.pending += count
@@ -84,7 +84,7 @@ def session_metrics_collect() -> dict:
     """Every figure, computed now: the audit copy's and the hot copy's."""
     now = datetime.now(UTC)
     figures = database_call(_audit_figures, now)
-    figures.update(session_store.redis(_redis_figures, now))
+    figures.update(session_store.redis_call(_redis_figures, now))
     figures["collected_at_timestamp"] = round(now.timestamp(), 3)
     return figures
 
@@ -93,13 +93,14 @@ def metrics_snapshot_record() -> dict:
     """Compute the figures and leave them in Redis for every web process to expose."""
     figures = session_metrics_collect()
     ttl = max(session_settings.METRICS_INTERVAL, 60) * 10
-    session_store.redis(session_store.hot.client.set, snapshot_key(), json.dumps(figures), ex=ttl)
+    session_store.redis_call(session_store.hot.client.set, snapshot_key(), json.dumps(figures),
+                             ex=ttl)
     return figures
 
 
 def metrics_snapshot_read() -> dict | None:
     try:
-        raw = session_store.redis(session_store.hot.client.get, snapshot_key())
+        raw = session_store.redis_call(session_store.hot.client.get, snapshot_key())
     except StoreUnavailable:
         return None
     return json.loads(raw) if raw else None
@@ -108,7 +109,7 @@ def metrics_snapshot_read() -> dict | None:
 def _audit_figures(now: datetime) -> dict:
     sessions = Session.objects
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
-    per_user = sorted(sessions.filter(live(now)).values("account_id")
+    per_user = sorted(sessions.active(now).values("account_id")
                       .annotate(n=Count("pk")).values_list("n", flat=True))
     ended = sessions.filter(Q(revoked_at__gte=day) | Q(expired_at__gte=day)).aggregate(
         avg=Avg(ExpressionWrapper(Coalesce("revoked_at", "expired_at") - F("created_at"),
@@ -120,7 +121,7 @@ def _audit_figures(now: datetime) -> dict:
         "duration_avg_seconds": round(ended.total_seconds(), 1) if ended is not None else None,
         "per_user_max": per_user[-1] if per_user else 0,
         "per_user_p95": _percentile(per_user, 95),
-        "awaiting_cleanup": sessions.filter(past_deadline(now)).count(),
+        "awaiting_cleanup": sessions.past_deadline(now).count(),
         "hot_copy_stale": sessions.filter(hot_copy_stale=True).count(),
         "audit_session_rows": sessions.count(),
         "audit_event_rows": SessionEvent.objects.count(),

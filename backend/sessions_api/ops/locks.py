@@ -24,11 +24,12 @@ def task_lock(name: str, *, ttl_seconds: float):
     """Yields ``True`` when this caller holds the lock, ``False`` when someone else does."""
     client = session_store.hot.client
     key, token = lock_key(name), secrets.token_hex(16)
-    held = bool(session_store.redis(client.set, key, token, nx=True, px=int(ttl_seconds * 1000)))
+    held = bool(session_store.redis_call(client.set, key, token, nx=True,
+                                         px=int(ttl_seconds * 1000)))
     try:
         yield held
     finally:
         if held:
             # A release that cannot reach Redis is harmless: the lock expires on its own.
             with contextlib.suppress(StoreUnavailable):
-                session_store.redis(client.eval, _RELEASE, 1, key, token)
+                session_store.redis_call(client.eval, _RELEASE, 1, key, token)

@@ -7,10 +7,10 @@ Revocation is the exception: Redis first (see ``revoke``).
 
 from .common import Caller, SessionRef, account_state_publish
 from .create import session_create
+from .outbox import outbox_drain
 from .revoke import (
     account_for_subject,
     account_sessions_revoke,
-    outbox_drain,
     session_revoke,
     session_revoke_own,
     sessions_logout_all,

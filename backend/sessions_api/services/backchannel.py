@@ -47,7 +47,7 @@ def _jti_claim(claims: dict) -> str:
     hot = session_store.hot
     ttl_ms = max(claims["exp"] * 1000 - hot.clock(), 0) + session_settings.TOKEN_LEEWAY * 1000
     key = _jti_key(claims)
-    if not session_store.redis(hot.client.set, key, "1", nx=True, px=max(ttl_ms, 1000)):
+    if not session_store.redis_call(hot.client.set, key, "1", nx=True, px=max(ttl_ms, 1000)):
         raise _refuse("This logout token has been used already.")
     return key
 
@@ -67,5 +67,5 @@ def backchannel_logout(*, logout_token: str, caller: Caller) -> int:
                                        caller=caller, identity_provider_sid=claims.get("sid", ""))
     except Exception:
         # Nothing was done: let the identity provider's retry through.
-        session_store.redis(session_store.hot.client.delete, key)
+        session_store.redis_call(session_store.hot.client.delete, key)
         raise

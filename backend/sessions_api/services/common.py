@@ -4,8 +4,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..models import Account, Session
+from django.db import transaction
+
+from ..models import Account, Session, SessionEvent
 from ..store import session_store
+from ..store.audit import event_record
 from ..store.record import epoch_ms
 
 logger = logging.getLogger("sessions_api.sessions")
@@ -54,3 +57,15 @@ def account_state_publish(account: Account) -> None:
         session_store.publish(sessions)
     else:
         session_store.mark_stale([s.pk for s in sessions])
+
+
+def revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> bool:
+    with transaction.atomic():
+        revoked = Session.objects.filter(pk=ref.session_id, revoked_at__isnull=True).update(
+            revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
+        if revoked and stale:
+            session_store.note_marked()
+        if revoked:
+            event_record(ref.session_id, SessionEvent.Kind.REVOKED, reason=reason,
+                         actor=caller.actor, at=at, ip=caller.ip, user_agent=caller.user_agent)
+    return bool(revoked)

@@ -14,10 +14,10 @@ from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
 from ..tokens import token_generate, token_hash
-from .common import Caller, SessionRef, account_state_publish, utc_now
+from .common import Caller, SessionRef, account_state_publish, revoke_in_database, utc_now
+from .outbox import drain_outbox_after_a_write
 from .provisioning import account_locked, account_provision
 from .ratelimit import create_rate_limit_ip, create_rate_limit_user
-from .revoke import drain_outbox_after_a_write, revoke_in_database
 
 logger = logging.getLogger("sessions_api.sessions")
 

@@ -33,7 +33,7 @@ def rate_hit(*, scope: str, subject: str, rate: str) -> tuple[int, int, int]:
     window = now // period_ms
     # The hash tag keeps one subject's counters on one cluster slot.
     key = f"{session_settings.REDIS_KEY_PREFIX}:rl:{scope}:{{{_digest(subject)}}}:{period}:{window}"
-    count = session_store.redis(hot.client.eval, _HIT, 1, key, period_ms)
+    count = session_store.redis_call(hot.client.eval, _HIT, 1, key, period_ms)
     return int(count), limit, (window + 1) * period_ms - now
 
 

@@ -1,18 +1,15 @@
 """Ending sessions. Redis first, so a token is dead at once even when the database is not
 answering; the audit event then waits in the outbox until it answers."""
 
-import json
 import logging
-from datetime import datetime
-
-from django.db import transaction
 
 from ..conf import session_settings
 from ..errors import ApiError, StoreUnavailable
-from ..models import Account, Session, SessionEvent
+from ..models import Account, Session
 from ..store import session_store
-from ..store.audit import database_call, event_record
-from .common import Caller, SessionRef, utc_now
+from ..store.audit import database_call
+from .common import Caller, SessionRef, revoke_in_database, utc_now
+from .outbox import outbox_push
 
 logger = logging.getLogger("sessions_api.sessions")
 
@@ -26,58 +23,13 @@ def session_revoke(*, ref: SessionRef, reason: str, caller: Caller) -> None:
     except StoreUnavailable:
         if not buried:
             raise
-        session_store.outbox_push({
+        outbox_push({
             "session_id": ref.session_id, "reason": reason, "actor": caller.actor,
             "at": now.isoformat(), "ip": caller.ip, "user_agent": caller.user_agent,
         }, token_hash=ref.token_hash, until_ms=ref.absolute_deadline_ms)
         logger.warning("revocation kept in the outbox until the database returns",
                        extra={"session_id": ref.session_id})
     logger.info("session revoked", extra={"session_id": ref.session_id, "reason": reason})
-
-
-def revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> bool:
-    with transaction.atomic():
-        revoked = Session.objects.filter(pk=ref.session_id, revoked_at__isnull=True).update(
-            revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
-        if revoked:
-            event_record(ref.session_id, SessionEvent.Kind.REVOKED, reason=reason,
-                         actor=caller.actor, at=at, ip=caller.ip, user_agent=caller.user_agent)
-    return bool(revoked)
-
-
-def outbox_drain(limit: int = 1000) -> int:
-    """Write the audit events of revocations made while the database was down; returns how
-    many revocations were recorded (an entry already recorded is dropped, not counted)."""
-    drained = taken = 0
-    while taken < limit:
-        entries = session_store.outbox_pop(100)
-        if not entries:
-            break
-        taken += len(entries)
-        for position, raw in enumerate(entries):
-            entry = json.loads(raw)
-            caller = Caller(entry["actor"], entry.get("ip"), entry.get("user_agent") or "")
-            ref = SessionRef(entry["session_id"], "", "", 0)
-            try:
-                drained += database_call(
-                    revoke_in_database, ref=ref, reason=entry["reason"], caller=caller,
-                    at=datetime.fromisoformat(entry["at"]), stale=False)
-            except StoreUnavailable:
-                session_store.outbox_return(entries[position:])
-                raise
-    return drained
-
-
-def drain_outbox_after_a_write() -> None:
-    """The database answers again: write what this process left in the outbox (the beat
-    task drains what other processes left)."""
-    if not session_store.revoked_outside_database:
-        return
-    try:
-        outbox_drain()
-    except StoreUnavailable:
-        return
-    session_store.revoked_outside_database.clear()
 
 
 def sessions_revoke(*, sessions: list[Session], reason: str, caller: Caller) -> int:

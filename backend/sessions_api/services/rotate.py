@@ -1,5 +1,6 @@
 """Rotating a session's token (refresh)."""
 
+import contextlib
 import logging
 
 from django.db import transaction
@@ -29,12 +30,9 @@ def session_refresh(*, token_hash: str, caller: Caller) -> tuple[str, HotRecord]
     session = database_call(_session_rotate, old_hash=token_hash, new_hash=token_hash_of(token),
                             caller=caller)
     record = session_render(session)
-    try:
-        session_store.redis(session_store.hot.put, session.token_hash, record, mode="new")
-        session_store.redis(session_store.hot.index_add, record.account_id, record.session_id,
-                            session.token_hash)
-    except StoreUnavailable:
-        pass  # the audit row is committed: the first read restores the hot copy from it
+    # The audit row is committed: if Redis cannot take the copy, the first read restores it.
+    with contextlib.suppress(StoreUnavailable):
+        session_store.publish_new(session, record, recheck=True)
     logger.info("session rotated", extra={"session_id": record.session_id})
     return token, record
 
@@ -55,6 +53,7 @@ def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
                 raise StoreUnavailable("redis")
             session.retired_token_hashes = [*session.retired_token_hashes, old_hash]
             session.hot_copy_stale = True
+            session_store.note_marked()
         session.token_hash = new_hash
         session.version += 1
         session.last_activity_at = now

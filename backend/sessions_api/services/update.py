@@ -13,7 +13,8 @@ from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
 from .common import Caller, account_state_publish, live_sessions
 from .create import membership_for
-from .revoke import account_for_subject, drain_outbox_after_a_write
+from .outbox import drain_outbox_after_a_write
+from .revoke import account_for_subject
 
 logger = logging.getLogger("sessions_api.sessions")
 
@@ -59,6 +60,7 @@ def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) ->
         affected = live_sessions(account) if set(diff) & set(changes.account) else [session]
         if diff and not redis_up:
             Session.objects.filter(pk__in=[s.pk for s in affected]).update(hot_copy_stale=True)
+            session_store.note_marked()
     if diff and redis_up:
         session_store.publish(affected)
     return session_render(session)

@@ -1,121 +1,202 @@
 """One store in front of two copies: Redis (hot) and the database (audit, durable).
 
 Reads come from Redis in one round trip. A miss is restored from the database; a revoked
-session is never restored. While Redis is down, ``SESSION_STORE_FALLBACK=postgres`` serves
-from the database and marks what changed so Redis is repaired before it serves again;
-``closed`` answers ``store_unavailable``. A store error is never read as "no session".
+session is never restored. While Redis cannot serve (down, refusing writes, a replica, or
+not yet verified after a restart or failover: see ``incarnation.py``),
+``SESSION_STORE_FALLBACK=postgres`` serves from the database and marks what changed so Redis
+is repaired; ``closed`` answers ``store_unavailable``. A store error is never read as "no
+session".
+
+``read()`` says what it found; what that means for a request (``session_revoked`` and so on)
+is the authentication layer's to decide.
 """
 
 import contextlib
-import json
 import logging
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
 
 from ..conf import session_settings
-from ..errors import ApiError, StoreUnavailable
+from ..errors import StoreUnavailable
 from ..metrics import REDIS_LATENCY
 from ..models import Session
-from .audit import database_call, session_is_expired, session_load, session_render
+from .audit import database_call, session_load, session_render
 from .breaker import CircuitBreaker
-from .connection import CONNECTION_ERRORS
+from .connection import CONNECTION_ERRORS, disconnect_all
 from .hot import RedisHotCopy
+from .keeper import Keeper
 from .record import HotRecord, Tombstone, epoch_ms
 
 logger = logging.getLogger("sessions_api.store")
 
 REPAIR_BATCH = 500
+# Hosts' clocks may differ by this much: a repair counts for marks made before its start
+# minus this margin.
+CLOCK_MARGIN_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """No live session for this token: ``revoked``, ``expired`` or ``unknown``."""
+
+    why: str
 
 
 class SessionStore:
     def __init__(self):
         self.hot = RedisHotCopy()
-        self.redis_breaker = CircuitBreaker("redis", session_settings.BREAKER_COOLDOWN)
+        self.redis_breaker = CircuitBreaker("redis")
+        self.keeper = Keeper(self)
         # Revocations this process could only record in Redis (the database was down). If
         # Redis then becomes unreachable too, the database fallback must still refuse them.
         self.revoked_outside_database: dict[str, int] = {}
+        # When this process last recorded a change in the audit copy alone (ms, 0: never
+        # since it last saw all of them applied). Redis serves it again only once a repair
+        # pass that began after that has finished.
+        self.last_mark_ms = 0
+        self._recovering = threading.Lock()
 
-    # Redis calls go through here: the breaker, and a repair pass when Redis comes back.
+    def reset(self) -> None:
+        """Forget every per-process state (tests, and a forked child)."""
+        self.redis_breaker.reset()
+        self.revoked_outside_database.clear()
+        self.last_mark_ms = 0
 
-    def redis(self, fn, *args, **kwargs):
+    # Redis calls. ``session_call`` is for session data: after an outage it first makes
+    # sure nothing this process changed meanwhile is still stale in Redis. ``redis_call``
+    # is for everything else (rate limits, locks, figures): the same breaker, no recovery,
+    # and it never closes the breaker, so a session call still recovers first.
+
+    def session_call(self, fn, *args, **kwargs):
+        self.keeper.ensure_running()
         if not self.redis_breaker.allows_call():
             raise StoreUnavailable("redis")
+        if self.redis_breaker.tripped:
+            self._recover()
+        result = self._guarded(fn, *args, **kwargs)
+        self.redis_breaker.record_success()
+        return result
+
+    def redis_call(self, fn, *args, **kwargs):
+        if not self.redis_breaker.allows_call():
+            raise StoreUnavailable("redis")
+        return self._guarded(fn, *args, **kwargs)
+
+    def _guarded(self, fn, *args, **kwargs):
         started = time.perf_counter()
         try:
-            result = fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except CONNECTION_ERRORS as error:
-            self.redis_breaker.record_failure(error)
+            self._failed(error)
             raise StoreUnavailable("redis", error) from error
         finally:
             REDIS_LATENCY.observe(time.perf_counter() - started)
-        if self.redis_breaker.record_success():
-            # Redis is back, possibly with copies older than what changed meanwhile: nothing
-            # is served from it until those are repaired, which needs the database too.
-            try:
-                self.repair()
-            except (StoreUnavailable, *CONNECTION_ERRORS) as error:
-                self.redis_breaker.record_failure(error)
-                raise StoreUnavailable("redis", error) from error
-            result = fn(*args, **kwargs)
-        return result
 
-    def redis_available(self) -> bool:
-        return self.redis_breaker.allows_call()
+    def _failed(self, error: BaseException) -> None:
+        self.redis_breaker.record_failure(error)
+        if "READONLY" in str(error) or "replica" in str(error):
+            # The node was demoted: the next connections must be checked again.
+            disconnect_all()
+
+    def _recover(self) -> None:
+        """Redis answers again. Before it serves this process, what this process recorded
+        in the audit copy alone must be in Redis: repaired by someone after the mark, or
+        repaired now (which needs the database)."""
+        with self._recovering:
+            if not self.redis_breaker.tripped:
+                return
+            self._guarded(self.hot.ping)
+            if self.last_mark_ms:
+                repaired = self._guarded(self.hot.repaired_through)
+                if repaired < self.last_mark_ms + CLOCK_MARGIN_MS:
+                    try:
+                        self.repair()
+                    except StoreUnavailable:
+                        self.redis_breaker.record_failure(RuntimeError("repair pending"))
+                        raise
+                self.last_mark_ms = 0
+            self.redis_breaker.record_success()
 
     @staticmethod
     def fallback_allowed() -> bool:
         return session_settings.STORE_FALLBACK == "postgres"
 
+    def redis_available(self) -> bool:
+        return self.redis_breaker.allows_call()
+
     # Reads.
 
-    def read(self, token_hash: str) -> HotRecord:
-        """The live session of a token, or an ``ApiError`` saying why there is none."""
+    def read(self, token_hash: str) -> HotRecord | Ended:
+        """The live session of a token, or why there is none."""
         try:
-            found = self.redis(self.hot.touch, token_hash)
+            found = self.session_call(self.hot.touch, token_hash)
         except StoreUnavailable:
             if not self.fallback_allowed():
                 raise
             return self._read_from_database(token_hash)
         if isinstance(found, Tombstone):
-            raise ApiError("session_revoked", "This session has been revoked.")
+            return Ended("revoked")
         if found is None:
             return self._restore(token_hash)
         if found.is_expired(self.hot.clock(), session_settings.IDLE_TIMEOUT * 1000):
-            raise ApiError("session_expired", "This session has expired; sign in again.")
+            return Ended("expired")
         return found
 
-    def _live_row(self, token_hash: str) -> Session:
+    def _audit_state(self, token_hash: str) -> Session | Ended:
         session = database_call(session_load, token_hash)
         if session is None:
-            raise ApiError("session_invalid", "No such session.")
+            return Ended("unknown")
         if session.revoked_at is not None:
-            raise ApiError("session_revoked", "This session has been revoked.")
-        if session_is_expired(session, datetime.now(UTC), session_settings.IDLE_TIMEOUT):
-            raise ApiError("session_expired", "This session has expired; sign in again.")
+            return Ended("revoked")
+        if session.is_expired(datetime.now(UTC)):
+            return Ended("expired")
         return session
 
-    def _restore(self, token_hash: str) -> HotRecord:
+    def _restore(self, token_hash: str) -> HotRecord | Ended:
         """Redis lost the session: bring it back from the audit copy if it is alive there."""
-        try:
-            session = self._live_row(token_hash)
-        except ApiError as error:
-            if error.code in {"session_revoked", "session_expired"}:
-                self._bury_quietly(token_hash, error.code.removeprefix("session_"))
-            raise
+        session = self._audit_state(token_hash)
+        if isinstance(session, Ended):
+            if session.why != "unknown":
+                self._bury_quietly(token_hash, session.why)
+            return session
         record = database_call(session_render, session)
-        if self.redis(self.hot.put, token_hash, record, mode="new"):
-            self.redis(self.hot.index_add, record.account_id, record.session_id, token_hash)
-            logger.info("session restored from the audit copy",
-                        extra={"session_id": record.session_id})
-            return record
-        return self.read(token_hash)  # someone else wrote it meanwhile: read theirs
+        try:
+            written = self.session_call(self.hot.put, token_hash, record, mode="new")
+            if not written:
+                return self.read(token_hash)  # someone else wrote it meanwhile: read theirs
+            self.session_call(self.hot.index_add, record.account_id, record.session_id,
+                              token_hash)
+            self._recheck(session, record)
+        except StoreUnavailable:
+            if not self.fallback_allowed():
+                raise
+        logger.info("session restored from the audit copy",
+                    extra={"session_id": record.session_id})
+        return record
 
-    def _read_from_database(self, token_hash: str) -> HotRecord:
+    def _recheck(self, session: Session, record: HotRecord) -> None:
+        """A change committed while the copy was being written may have found no copy to
+        update: read the row again, and publish what changed."""
+        fresh = database_call(session_load, session.token_hash)
+        if fresh is None or fresh.revoked_at is not None:
+            reason = fresh.revoke_reason if fresh is not None else "rotated"
+            self.session_call(self.hot.bury, session.token_hash, reason or "expired",
+                              record.absolute_deadline_ms)
+        elif (fresh.version, fresh.account.state_version) != (
+                record.session_version, record.state_version):
+            self.session_call(self.hot.put, fresh.token_hash, database_call(session_render, fresh),
+                              mode="replace")
+
+    def _read_from_database(self, token_hash: str) -> HotRecord | Ended:
         if token_hash in self.revoked_outside_database:
-            raise ApiError("session_revoked", "This session has been revoked.")
-        session = self._live_row(token_hash)
+            return Ended("revoked")
+        session = self._audit_state(token_hash)
+        if isinstance(session, Ended):
+            return session
         now = datetime.now(UTC)
         idle_age = (now - session.last_activity_at).total_seconds()
         if idle_age >= session_settings.activity_write_interval:
@@ -129,7 +210,7 @@ class SessionStore:
     def _bury_quietly(self, token_hash: str, reason: str) -> None:
         until = self.hot.clock() + session_settings.ABSOLUTE_TIMEOUT * 1000
         with contextlib.suppress(StoreUnavailable):
-            self.redis(self.hot.bury, token_hash, reason, until)
+            self.session_call(self.hot.bury, token_hash, reason, until)
 
     # Writes. The database row is written first by the services; these bring Redis in line.
 
@@ -138,14 +219,19 @@ class SessionStore:
         if not self.fallback_allowed() and not self.redis_available():
             raise StoreUnavailable("redis")
 
-    def publish_new(self, session: Session, record: HotRecord) -> None:
+    def publish_new(self, session: Session, record: HotRecord, *, recheck: bool = False) -> None:
+        """A new hot copy (create, rotation). Unreachable Redis: the first read restores it
+        from the audit copy, so there is nothing to mark. ``recheck`` when the copy was
+        rendered outside the user's lock (rotation): see ``_recheck``."""
         try:
-            self.redis(self.hot.put, session.token_hash, record, mode="new")
-            self.redis(self.hot.index_add, record.account_id, record.session_id, session.token_hash)
+            self.session_call(self.hot.put, session.token_hash, record, mode="new")
+            self.session_call(self.hot.index_add, record.account_id, record.session_id,
+                              session.token_hash)
+            if recheck:
+                self._recheck(session, record)
         except StoreUnavailable:
             if not self.fallback_allowed():
                 raise
-            # Nothing to repair: the first read restores it from the audit copy.
 
     def publish(self, sessions: list[Session]) -> None:
         """Bring the hot copies of changed sessions in line with their audit rows."""
@@ -153,80 +239,72 @@ class SessionStore:
         for session in sessions:
             try:
                 record = session_render(session)
-                self.redis(self.hot.put, session.token_hash, record, mode="replace")
+                self.session_call(self.hot.put, session.token_hash, record, mode="replace")
             except StoreUnavailable:
                 stale.append(session.pk)
         if stale:
             self.mark_stale(stale)
 
     def bury(self, ref, reason: str) -> bool:
-        """Kill a session in Redis at once. ``False`` when Redis could not be reached."""
+        """Kill a session in Redis at once. ``False`` when Redis could not record it (the
+        copy may still be gone: at maxmemory the tombstone is refused but the delete is
+        not), so the caller marks the audit row for repair."""
         try:
-            self.redis(self.hot.bury, ref.token_hash, reason, ref.absolute_deadline_ms)
-            self.redis(self.hot.index_remove, ref.account_id, ref.session_id)
+            self.session_call(self.hot.bury, ref.token_hash, reason, ref.absolute_deadline_ms)
+            self.session_call(self.hot.index_remove, ref.account_id, ref.session_id)
         except StoreUnavailable:
             return False
         return True
 
     def mark_stale(self, session_ids) -> None:
         database_call(Session.objects.filter(pk__in=list(session_ids)).update, hot_copy_stale=True)
+        self.note_marked()
 
-    # Recovery.
+    def note_marked(self) -> None:
+        """A change was recorded in the audit copy alone (``hot_copy_stale``)."""
+        self.last_mark_ms = int(time.time() * 1000)
+
+    # Repair: every change recorded in the audit copy alone reaches Redis.
 
     def repair(self) -> int:
-        """Rewrite the hot copy of every session changed while Redis was unreachable."""
-        return database_call(self._repair)
-
-    def _repair(self) -> int:
+        """Apply every stale row to Redis; returns how many. Each batch is claimed (row locks,
+        skipping rows another repair holds) and cleared only once applied, so a change
+        recorded meanwhile waits for the claim and is applied by the next pass."""
+        started_ms = int(time.time() * 1000)
         repaired = 0
+        while batch_size := database_call(self._repair_batch):
+            repaired += batch_size
+        if not database_call(Session.objects.filter(hot_copy_stale=True).exists):
+            self.redis_call(self.hot.repaired_through_set, started_ms)
+        if repaired:
+            logger.warning("hot copy repaired", extra={"sessions": repaired})
+        return repaired
+
+    def _repair_batch(self) -> int:
         now = datetime.now(UTC)
-        while True:
+        with transaction.atomic():
             batch = list(
-                Session.objects.select_related("account", "tenant")
+                Session.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("account", "tenant")
                 .filter(hot_copy_stale=True)
                 .order_by("pk")[:REPAIR_BATCH]
             )
-            if not batch:
-                break
             for session in batch:
-                self._repair_one(session, now)
-            with transaction.atomic():
-                Session.objects.filter(pk__in=[s.pk for s in batch]).update(
-                    hot_copy_stale=False, retired_token_hashes=[])
-            repaired += len(batch)
-        if repaired:
-            logger.warning("hot copy repaired after an outage", extra={"sessions": repaired})
-        return repaired
+                self.redis_call(self._repair_one, session, now)
+            Session.objects.filter(pk__in=[s.pk for s in batch]).update(
+                hot_copy_stale=False, retired_token_hashes=[])
+        return len(batch)
 
     def _repair_one(self, session: Session, now: datetime) -> None:
+        until = epoch_ms(session.absolute_expires_at)
         for retired in session.retired_token_hashes:
-            self.hot.bury(retired, "rotated", epoch_ms(session.absolute_expires_at))
-        if session.revoked_at is not None or session_is_expired(
-            session, now, session_settings.IDLE_TIMEOUT
-        ):
-            reason = session.revoke_reason or "expired"
-            self.hot.bury(session.token_hash, reason, epoch_ms(session.absolute_expires_at))
+            self.hot.bury(retired, "rotated", until)
+        if session.revoked_at is not None or session.is_expired(now):
+            self.hot.bury(session.token_hash, session.revoke_reason or "expired", until)
             self.hot.index_remove(str(session.account_id), str(session.pk))
         else:
             self.hot.put(session.token_hash, session_render(session), mode="upsert")
             self.hot.index_add(str(session.account_id), str(session.pk), session.token_hash)
-
-    # The outbox: audit events of revocations made while the database was down.
-
-    def outbox_push(self, entry: dict, *, token_hash: str, until_ms: int) -> None:
-        self.redis(self.hot.client.rpush, self.hot.outbox_key(), json.dumps(entry))
-        now = self.hot.clock()
-        for known, until in list(self.revoked_outside_database.items()):
-            if until < now:
-                del self.revoked_outside_database[known]
-        self.revoked_outside_database[token_hash] = until_ms
-
-    def outbox_pop(self, count: int) -> list[str]:
-        return self.redis(self.hot.client.lpop, self.hot.outbox_key(), count) or []
-
-    def outbox_return(self, entries: list[str]) -> None:
-        if entries:
-            self.redis(self.hot.client.rpush, self.hot.outbox_key(), *entries)
 
 
 session_store = SessionStore()

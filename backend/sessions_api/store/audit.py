@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from ..conf import session_settings
 from ..errors import StoreUnavailable
 from ..models import Membership, Session, SessionEvent
 from .breaker import CircuitBreaker
@@ -13,7 +12,7 @@ from .record import HotRecord, epoch_ms, rfc3339
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
-database_breaker = CircuitBreaker("database", session_settings.BREAKER_COOLDOWN)
+database_breaker = CircuitBreaker("database")
 
 
 def database_call(fn, *args, **kwargs):
@@ -54,11 +53,6 @@ def session_load(token_hash: str) -> Session | None:
         .filter(token_hash=token_hash)
         .first()
     )
-
-
-def session_is_expired(session: Session, now: datetime, idle_seconds: int) -> bool:
-    idle_deadline = session.last_activity_at.timestamp() + idle_seconds
-    return now.timestamp() >= min(idle_deadline, session.absolute_expires_at.timestamp())
 
 
 def session_render(session: Session, *, tenant_role: str | None = None) -> HotRecord:

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 
+from ..conf import session_settings
 from ..metrics import STORE_ERRORS
 
 logger = logging.getLogger("sessions_api.store")
@@ -12,12 +13,14 @@ logger = logging.getLogger("sessions_api.store")
 class CircuitBreaker:
     clock = staticmethod(time.monotonic)
 
-    def __init__(self, name: str, cooldown: float):
+    def __init__(self, name: str):
         self.name = name
-        self.cooldown = cooldown
         self.open_until = 0.0
         self.tripped = False  # open now, or open since the last successful call
         self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        self.tripped, self.open_until = False, 0.0
 
     @property
     def state(self) -> str:
@@ -37,7 +40,7 @@ class CircuitBreaker:
                     extra={"store": self.name, "error": type(error).__name__},
                 )
             self.tripped = True
-            self.open_until = self.clock() + self.cooldown
+            self.open_until = self.clock() + session_settings.BREAKER_COOLDOWN
 
     def record_success(self) -> bool:
         """Close the circuit; ``True`` when it had been tripped (the store just came back)."""

@@ -11,6 +11,8 @@ revoked elsewhere is never brought back by a late write.
 
 import time
 
+from redis.exceptions import OutOfMemoryError
+
 from ..conf import session_settings
 from .connection import redis_client
 from .record import TOMBSTONE_MARK, HotRecord, Tombstone, hot_value_parse
@@ -33,10 +35,15 @@ local function with_last_activity(v, nl, la)
 end
 """
 
+# Every script starts with a shebang (Redis 7): it declares that it may write, so a read-only
+# replica or a Redis at maxmemory refuses it at once, before it runs, and the store answers
+# from the audit copy instead of serving what such a node holds.
+_MAY_WRITE = "#!lua\n"
+
 # KEYS: session, activity set of its bucket. ARGV: now_ms, idle_ms, write_interval_ms, grace_ms.
 # Reads the session and, when the idle deadline would move by more than the write interval,
 # slides it: at most one write per interval, and always a single round trip.
-_TOUCH = _HEADER + """
+_TOUCH = _MAY_WRITE + _HEADER + """
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, 1) == '!' then return v end
 local nl, la, ax, _, _, id = header(v)
@@ -54,7 +61,7 @@ return v
 # A tombstone is final and a newer copy is never overwritten, whatever the mode. "new": only
 # when absent (create, restore); "replace": only over a live copy (update, fan-out);
 # "upsert": either (repair after an outage). A newer last activity already there is kept.
-_PUT = _HEADER + """
+_PUT = _MAY_WRITE + _HEADER + """
 local mode, now, idle, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local value = ARGV[5]
 local nl, la, ax, sv, xv = header(value)
@@ -122,6 +129,9 @@ class RedisHotCopy:
     def outbox_key(self) -> str:
         return f"{self._prefix()}:outbox"
 
+    def repaired_key(self) -> str:
+        return f"{self._prefix()}:repaired"
+
     # Reads.
 
     def touch(self, token_hash: str) -> HotRecord | Tombstone | None:
@@ -155,7 +165,15 @@ class RedisHotCopy:
     def bury(self, token_hash: str, reason: str, until_ms: int) -> None:
         """Replace the session with its tombstone, kept until it would have ended anyway."""
         ttl = max(until_ms - self.clock(), 0) + EXPIRED_GRACE_MS
-        self.client.set(self.session_key(token_hash), TOMBSTONE_MARK + reason, px=ttl)
+        key = self.session_key(token_hash)
+        try:
+            self.client.set(key, TOMBSTONE_MARK + reason, px=ttl)
+        except OutOfMemoryError:
+            # At maxmemory Redis refuses the tombstone but not a delete: the copy is gone at
+            # once, the next read asks the audit copy, and the caller marks the row so the
+            # tombstone is written once Redis has room.
+            self.client.delete(key)
+            raise
 
     def index_add(self, account_id: str, session_id: str, token_hash: str) -> None:
         self.client.hset(self.user_index_key(account_id), session_id, token_hash)
@@ -168,3 +186,10 @@ class RedisHotCopy:
 
     def ping(self) -> None:
         self.client.ping()
+
+    def repaired_through(self) -> int:
+        """Every change marked in the audit copy before this time (ms) is in Redis."""
+        return int(self.client.get(self.repaired_key()) or 0)
+
+    def repaired_through_set(self, moment_ms: int) -> None:
+        self.client.set(self.repaired_key(), moment_ms)
