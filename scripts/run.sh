@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # `make run`: the whole service on embedded defaults (SQLite audit database unless DATABASE_URL
 # is set, a local Redis, the dev identity provider), with web, worker and beat.
+#
+# RUN_DIR (default .run) holds its files; RUN_REDIS_PORT (default 6379) is where it looks for,
+# or starts, its Redis when REDIS_URL is unset (scripts/local_redis.py picks which one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .run
+mkdir -p "${RUN_DIR:-.run}"
+RUN_DIR="$(cd "${RUN_DIR:-.run}" && pwd)"
+export RUN_DIR
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+RUN_REDIS_PORT="${RUN_REDIS_PORT:-6379}"
 PY=.venv/bin/python
 pids=()
 
@@ -14,44 +20,33 @@ cleanup() {
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -f .run/redis/redis.pid ]; then
-    kill "$(cat .run/redis/redis.pid)" 2>/dev/null || true
-    rm -f .run/redis/redis.pid
+  if [ -f "$RUN_DIR/redis/redis.pid" ]; then
+    kill "$(cat "$RUN_DIR/redis/redis.pid")" 2>/dev/null || true
+    rm -f "$RUN_DIR/redis/redis.pid"
   fi
 }
-trap cleanup EXIT INT TERM
-
-answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
 if [ -z "${REDIS_URL:-}" ]; then
-  if ! answers 127.0.0.1 6379; then
-    if ! command -v redis-server >/dev/null; then
-      echo "No Redis answers on 127.0.0.1:6379 and redis-server is not installed." >&2
-      echo "Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)" >&2
-      echo "or point REDIS_URL at a Redis you have." >&2
-      exit 1
-    fi
-    mkdir -p .run/redis
-    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-      --dir "$PWD/.run/redis" --logfile "$PWD/.run/redis/redis.log" \
-      --pidfile "$PWD/.run/redis/redis.pid"
-    for _ in $(seq 1 50); do answers 127.0.0.1 6379 && break; sleep 0.1; done
-    echo "Started a local Redis on 127.0.0.1:6379 (data under .run/redis, stopped on exit)."
-  fi
-  export REDIS_URL="redis://127.0.0.1:6379/0"
+  RUN_REDIS_PORT="$RUN_REDIS_PORT" $PY scripts/local_redis.py
+  export REDIS_URL="redis://127.0.0.1:$RUN_REDIS_PORT/0"
 fi
 
 $PY backend/manage.py migrate --noinput >/dev/null
-echo "Audit database migrated (${DATABASE_URL:-SQLite at .run/db.sqlite3})."
+echo "Audit database migrated (${DATABASE_URL:-SQLite at $RUN_DIR/db.sqlite3})."
 
-$PY backend/manage.py runserver "$HOST:$PORT" --noreload &
+# One readable line per request on this console; the JSON lines go to web.log.
+LOG_CONSOLE=readable LOG_FILE="$RUN_DIR/web.log" \
+  $PY backend/manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
 # Worker and beat write to their own files, so the console shows the web requests.
 (cd backend && exec ../.venv/bin/celery -A config worker --loglevel INFO --concurrency 1) \
-  >.run/worker.log 2>&1 &
+  >"$RUN_DIR/worker.log" 2>&1 &
 pids+=($!)
 (cd backend && exec ../.venv/bin/celery -A config beat --loglevel INFO \
-  --schedule ../.run/celerybeat-schedule) >.run/beat.log 2>&1 &
+  --schedule "$RUN_DIR/celerybeat-schedule") >"$RUN_DIR/beat.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
@@ -60,12 +55,15 @@ for _ in $(seq 1 100); do
 done
 
 BASE="http://$HOST:$PORT"
+SHOWN_DIR="${RUN_DIR#"$PWD/"}"
+DEV_ENV="DJANGO_DEBUG=1"
+[ "$SHOWN_DIR" = .run ] || DEV_ENV="$DEV_ENV RUN_DIR=$RUN_DIR"
 cat <<MSG
 
   Session service running at $BASE  (web, worker and beat; Ctrl-C stops all)
 
   1. Get an access token from the dev identity provider:
-       ACCESS=\$(DJANGO_DEBUG=1 $PY backend/manage.py dev_token --sub "dev|alice" --email alice@example.com --name Alice)
+       ACCESS=\$($DEV_ENV $PY backend/manage.py dev_token --sub "dev|alice" --email alice@example.com --name Alice)
 
   2. Exchange it for a session:
        SESSION=\$(curl -s -X POST $BASE/api/sessions/create/ -H "Authorization: Bearer \$ACCESS" \\
@@ -82,7 +80,8 @@ cat <<MSG
        curl -s -i -X DELETE $BASE/api/sessions/current/ -H "Authorization: Session \$SESSION"
 
   API schema: $BASE/api/schema/    Health: $BASE/api/health/ready/    Admin: $BASE/admin/
-  Worker and beat logs: .run/worker.log, .run/beat.log. Requests are logged below.
+  Logs: $SHOWN_DIR/worker.log, $SHOWN_DIR/beat.log; the web's JSON lines in $SHOWN_DIR/web.log.
+  Requests are shown below.
 
 MSG
 

