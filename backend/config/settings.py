@@ -10,11 +10,36 @@ from sessions_api.schedule import BEAT_SCHEDULE
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
-RUN_DIR = REPO_DIR / ".run"
+RUN_DIR = Path(os.environ.get("RUN_DIR") or REPO_DIR / ".run")  # `make run`'s files
+
+# The secrets .env.example ships with: a deployment that kept one would run on a published
+# value. Listed here because the image has no .env.example to read; tests/test_startup_secrets.py
+# checks that every `change-me` value of .env.example is in the list.
+PLACEHOLDER_SECRETS = frozenset({
+    "change-me-to-a-long-random-string",
+    "change-me-too",
+    "change-me-service-token",
+    "change-me-postgres-password",
+    "change-me-redis-password",
+})
+CHECKED_SECRETS = ("DJANGO_SECRET_KEY", "METRICS_TOKEN", "SERVICE_API_TOKEN")
 
 
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _weakness(value: str) -> str | None:
+    """Why a secret is unfit for production (Django's security.W009 rule, and placeholders)."""
+    if value in PLACEHOLDER_SECRETS:
+        return "is the placeholder from .env.example"
+    if value.startswith("django-insecure-"):
+        return "starts with 'django-insecure-' (a key made for development)"
+    if len(value) < 50:
+        return f"is {len(value)} characters long, fewer than 50"
+    if len(set(value)) < 5:
+        return "has fewer than 5 different characters"
+    return None
 
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "0").strip().lower() in {"1", "true", "yes", "on"}
@@ -24,6 +49,14 @@ if not DEBUG and _missing:
     raise ImproperlyConfigured(
         f"{' and '.join(_missing)} must be set when DJANGO_DEBUG is off "
         "(set DJANGO_DEBUG=1 for local development with the dev identity provider)."
+    )
+_weak = [f"{name} {problem}" for name in CHECKED_SECRETS
+         if os.environ.get(name) and (problem := _weakness(os.environ[name]))]
+if not DEBUG and _weak:
+    raise ImproperlyConfigured(
+        "; ".join(_weak) + ". With DJANGO_DEBUG off each must be a long random value: "
+        "`make env` writes fresh ones to .env, or use "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
     )
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "dev-only-insecure-secret-key"
@@ -158,16 +191,34 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# `make run` is read by a person: LOG_CONSOLE=readable prints one short line per request (and
+# per event) instead of JSON, and stops runserver's own line for the same request; LOG_FILE
+# keeps the JSON lines in a file.
+LOG_CONSOLE = os.environ.get("LOG_CONSOLE", "json")
+if LOG_CONSOLE not in {"json", "readable"}:
+    raise ImproperlyConfigured(f"LOG_CONSOLE must be json or readable, not {LOG_CONSOLE!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "sessions_api.logging.RequestIdFilter"}},
-    "formatters": {"json": {"()": "sessions_api.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "sessions_api.logging.JsonFormatter"},
+        "readable": {"()": "config.logging.ReadableFormatter"},
+    },
     "handlers": {
         "console": {
-            "class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "json",
+            "class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_CONSOLE,
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+if os.environ.get("LOG_FILE"):
+    LOGGING["handlers"]["file"] = {
+        "class": "logging.FileHandler", "filename": os.environ["LOG_FILE"], "delay": True,
+        "filters": ["request_id"], "formatter": "json",
+    }
+    LOGGING["root"]["handlers"].append("file")
+if LOG_CONSOLE == "readable":
+    LOGGING["handlers"]["discard"] = {"class": "logging.NullHandler"}
+    LOGGING["loggers"]["django.server"] = {"handlers": ["discard"], "propagate": False}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 BACKEND = Path(__file__).resolve().parent.parent
+SECRET_KEY = "prod-like-kJ4nW8qZ2vX6rT0yB5mC9hL3sD7fG1pAe2Ru8Ni4Hx"  # 50+ characters, varied
 
 
 def manage(*args, **env):
@@ -20,7 +21,7 @@ def manage(*args, **env):
 
 @pytest.mark.parametrize("env,missing", [
     ({}, "DJANGO_SECRET_KEY and AUTH0_DOMAIN"),
-    ({"DJANGO_SECRET_KEY": "x" * 50}, "AUTH0_DOMAIN"),
+    ({"DJANGO_SECRET_KEY": SECRET_KEY}, "AUTH0_DOMAIN"),
     ({"AUTH0_DOMAIN": "example.eu.auth0.com"}, "DJANGO_SECRET_KEY"),
 ])
 def test_production_refuses_to_start_without_its_secrets(env, missing):
@@ -31,13 +32,13 @@ def test_production_refuses_to_start_without_its_secrets(env, missing):
 
 
 def test_production_starts_with_them():
-    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50,
+    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=SECRET_KEY,
                     AUTH0_DOMAIN="example.eu.auth0.com", AUTH0_AUDIENCE="https://api.example.com")
     assert result.returncode == 0, result.stderr
 
 
 def test_auth0_domain_without_audience_is_a_check_error():
-    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50,
+    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=SECRET_KEY,
                     AUTH0_DOMAIN="example.eu.auth0.com")
     assert result.returncode != 0
     assert "AUTH0_AUDIENCE is required" in result.stderr
@@ -47,7 +48,7 @@ def test_dev_identity_provider_only_in_debug():
     dev = manage("dev_token", "--sub", "dev|alice", DJANGO_DEBUG="1")
     assert dev.returncode == 0 and dev.stdout.count(".") == 2
     prod = manage("dev_token", "--sub", "dev|alice", DJANGO_DEBUG="0",
-                  DJANGO_SECRET_KEY="x" * 50, AUTH0_DOMAIN="example.eu.auth0.com",
+                  DJANGO_SECRET_KEY=SECRET_KEY, AUTH0_DOMAIN="example.eu.auth0.com",
                   AUTH0_AUDIENCE="https://api.example.com")
     assert prod.returncode != 0
     assert "only with DJANGO_DEBUG=1" in prod.stderr

@@ -82,7 +82,7 @@ def instances(transactional_db, fake_auth0):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "test-only-secret",
+        "DJANGO_SECRET_KEY": django_settings.SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "AUTH0_DOMAIN": "auth0.invalid",
         "AUTH0_ISSUER": fake_auth0.issuer,
