@@ -1,7 +1,8 @@
 """`make run` on a machine without Redis: scripts/run.sh, with no ``redis-server`` on PATH and
 nothing on its Redis port, starts the Valkey server of the ``embedded`` extra, and the service
 it starts is ready with it; each request is shown once, readable, and logged as JSON in the
-run directory; Ctrl-C stops every process it started, the Redis too."""
+run directory; Ctrl-C stops every process it started, the Redis too. A redis-server on PATH
+too old for the store is passed over, saying why."""
 
 import json
 import os
@@ -139,3 +140,27 @@ def test_make_run_starts_the_embedded_redis_when_none_is_installed(tmp_path):
     assert stopped, "processes of make run outlived Ctrl-C:\n" + console.text()
     assert redis_stopped, "the Redis make run started outlived Ctrl-C"
     assert process.returncode == 130
+
+
+def test_a_redis_server_older_than_7_on_path_is_passed_over_for_the_embedded_one(tmp_path):
+    path = path_without_redis(tmp_path / "bin")
+    old = tmp_path / "bin" / "redis-server"
+    old.write_text("#!/bin/sh\necho 'Redis server v=6.2.14 sha=00000000:0 malloc=jemalloc'\n")
+    old.chmod(0o755)
+    run_dir, port = tmp_path / "run", free_port()
+    result = subprocess.run(
+        [str(REPO / ".venv/bin/python"), "scripts/local_redis.py"], cwd=REPO, timeout=30,
+        env={"PATH": path, "RUN_DIR": str(run_dir), "RUN_REDIS_PORT": str(port)},
+        capture_output=True, text=True)
+    pidfile = run_dir / "redis" / "redis.pid"
+    try:
+        assert result.returncode == 0, result.stderr
+        assert (f"Not using {old} (Redis 6.2.14): the session store's Lua scripts need Redis 7.0 "
+                "or later") in result.stderr
+        assert "Started the embedded Valkey" in result.stdout
+        assert f"on 127.0.0.1:{port}" in result.stdout
+    finally:
+        if pidfile.exists():
+            pid = int(pidfile.read_text())
+            os.kill(pid, signal.SIGTERM)
+            assert wait_until(lambda: not alive(pid), timeout=10)
