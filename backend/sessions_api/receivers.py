@@ -11,8 +11,6 @@ user's state must reach the sessions when it changes:
   hot copy repaired when Redis returns, like any revocation. Create refuses an inactive user.
 """
 
-from datetime import UTC, datetime
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
@@ -28,9 +26,7 @@ DEACTIVATION = Caller(actor="system:user-deactivated")
 
 @receiver(pre_delete, sender=Account, dispatch_uid="sessions_api.account_sessions_bury")
 def account_sessions_bury(sender, instance: Account, **kwargs) -> None:
-    live = Session.objects.filter(account=instance, revoked_at__isnull=True,
-                                  absolute_expires_at__gt=datetime.now(UTC))
-    for session in live:
+    for session in Session.objects.live().filter(account=instance):
         if not session_store.bury(SessionRef.of(session), reason="admin"):
             raise StoreUnavailable("redis")
 

@@ -1,9 +1,11 @@
 """Reads that are not the hot path: the list of a user's live sessions."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
+
+from ua_parser import parse
 
 from .conf import session_settings
-from .devices import device_describe
 from .errors import StoreUnavailable
 from .models import Session
 from .store import session_store
@@ -28,8 +30,8 @@ def session_list(*, account_id: str, current_session_id: str) -> list[dict]:
     """The user's live sessions, newest first, marking the one making the call."""
     now = datetime.now(UTC)
     rows = database_call(lambda: list(
-        Session.objects.filter(account_id=account_id, revoked_at__isnull=True,
-                               absolute_expires_at__gt=now).order_by("-created_at", "pk")))
+        Session.objects.live(now).filter(account_id=account_id)
+        .order_by("-created_at", "pk")))
     hot = _hot_copies([row.token_hash for row in rows])
     idle_ms = session_settings.IDLE_TIMEOUT * 1000
     now_ms = epoch_ms(now)
@@ -55,3 +57,26 @@ def session_list(*, account_id: str, current_session_id: str) -> list[dict]:
             "current": str(row.pk) == current_session_id,
         })
     return listed
+
+
+# ua-parser's family names, as people call them.
+_OS_NAMES = {"Mac OS X": "macOS", "iOS": "iOS", "Chrome OS": "ChromeOS"}
+_UNKNOWN = "Other"
+
+
+@lru_cache(maxsize=2048)
+def device_describe(user_agent: str) -> str:
+    """A person-readable device name from a user agent: "Chrome on macOS"."""
+    if not user_agent:
+        return "Unknown device"
+    result = parse(user_agent[:512])
+    browser = result.user_agent.family if result.user_agent else _UNKNOWN
+    system = result.os.family if result.os else _UNKNOWN
+    system = _OS_NAMES.get(system, system)
+    if browser == _UNKNOWN and system == _UNKNOWN:
+        return "Unknown device"
+    if system == _UNKNOWN:
+        return browser
+    if browser == _UNKNOWN:
+        return system
+    return f"{browser} on {system}"

@@ -15,6 +15,7 @@ from .revoke import (
     session_revoke_own,
     sessions_logout_all,
     sessions_revoke,
+    users_sessions_revoke,
 )
 from .rotate import session_refresh
 from .update import account_subscription_set, session_update
@@ -34,4 +35,5 @@ __all__ = [
     "session_update",
     "sessions_logout_all",
     "sessions_revoke",
+    "users_sessions_revoke",
 ]

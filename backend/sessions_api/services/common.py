@@ -43,8 +43,7 @@ def utc_now() -> datetime:
 
 
 def live_sessions(account: Account) -> list[Session]:
-    sessions = list(Session.objects.select_related("tenant").filter(
-        account=account, revoked_at__isnull=True, absolute_expires_at__gt=utc_now()))
+    sessions = list(Session.objects.live().select_related("tenant").filter(account=account))
     for session in sessions:
         session.account = account
     return sessions

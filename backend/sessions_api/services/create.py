@@ -98,8 +98,7 @@ def membership_for(account: Account, tenant_id) -> Membership | None:
 def _sessions_over_limit_revoke(*, account: Account, caller: Caller) -> list[SessionRef]:
     """Inside the create transaction, with the account locked: revoke the oldest sessions
     past ``SESSION_MAX_PER_USER`` in the audit copy. Returns them for the Redis tombstones."""
-    live = Session.objects.filter(account=account, revoked_at__isnull=True,
-                                  absolute_expires_at__gt=utc_now())
+    live = Session.objects.live().filter(account=account)
     excess = live.count() - session_settings.MAX_PER_USER
     if excess <= 0:
         return []

@@ -84,9 +84,12 @@ def _saved(user, login_field: str, login: str):
 def account_locked(claims: dict) -> tuple[Account, bool] | None:
     """Inside a transaction: the identity's account, locked until the transaction ends (so the
     user's creates and user-level changes take turns), with its email and name brought up to
-    date from the claims; and whether they changed. ``None`` on first sight."""
+    date from the claims; and whether they changed. ``None`` on first sight.
+
+    The user row is locked too: a deactivation committing meanwhile either waits for this
+    create (and then revokes the session it made) or is seen here (and refuses it)."""
     account = (
-        Account.objects.select_for_update(of=("self",)).select_related("user")
+        Account.objects.select_for_update(of=("self", "user")).select_related("user")
         .filter(issuer=claims["iss"], subject=claims["sub"]).first()
     )
     if account is None:

@@ -5,7 +5,7 @@ import logging
 
 from ..conf import session_settings
 from ..errors import ApiError, StoreUnavailable
-from ..models import Account, Session
+from ..models import Account, RevokeReason, Session
 from ..store import session_store
 from ..store.audit import database_call
 from .common import Caller, SessionRef, revoke_in_database, utc_now
@@ -41,8 +41,7 @@ def sessions_revoke(*, sessions: list[Session], reason: str, caller: Caller) -> 
 def session_revoke_own(*, account_id: str, session_id, caller: Caller) -> None:
     """Revoke one of the caller's own live sessions; anyone else's is ``not_found``."""
     session = database_call(
-        Session.objects.filter(pk=session_id, account_id=account_id, revoked_at__isnull=True,
-                               absolute_expires_at__gt=utc_now()).first)
+        Session.objects.live().filter(pk=session_id, account_id=account_id).first)
     if session is None:
         raise ApiError("not_found", "No such session.")
     session_revoke(ref=SessionRef.of(session), reason="user", caller=caller)
@@ -51,8 +50,7 @@ def session_revoke_own(*, account_id: str, session_id, caller: Caller) -> None:
 def sessions_logout_all(*, account_id: str, current_session_id: str, include_current: bool,
                         caller: Caller) -> int:
     others = database_call(lambda: list(
-        Session.objects.filter(account_id=account_id, revoked_at__isnull=True,
-                               absolute_expires_at__gt=utc_now()).exclude(pk=current_session_id)))
+        Session.objects.live().filter(account_id=account_id).exclude(pk=current_session_id)))
     revoked = sessions_revoke(sessions=others, reason="others", caller=caller)
     if include_current:
         current = database_call(Session.objects.filter(pk=current_session_id).first)
@@ -74,11 +72,20 @@ def account_sessions_revoke(*, account: Account, reason: str, caller: Caller,
                             identity_provider_sid: str = "") -> int:
     """Revoke every live session of a user, or only those opened under one Auth0 ``sid``."""
     def live():
-        sessions = Session.objects.filter(account=account, revoked_at__isnull=True,
-                                          absolute_expires_at__gt=utc_now())
+        sessions = Session.objects.live().filter(account=account)
         if identity_provider_sid:
             # Sessions whose access token carried no sid can only be matched by the user.
             sessions = sessions.filter(identity_provider_sid__in=[identity_provider_sid, ""])
         return list(sessions)
 
     return sessions_revoke(sessions=database_call(live), reason=reason, caller=caller)
+
+
+def users_sessions_revoke(*, users, reason: str = RevokeReason.ADMIN, caller: Caller) -> int:
+    """Revoke every live session of these users (a queryset or list of ``AUTH_USER_MODEL``
+    rows): the one call to make after a bulk change that sends no signal, such as
+    ``User.objects.filter(...).update(is_active=False)``. Returns how many were revoked."""
+    user_ids = [user.pk for user in users] if isinstance(users, list) else users.values("pk")
+    sessions = database_call(lambda: list(Session.objects.live().filter(
+        account__user_id__in=user_ids)))
+    return sessions_revoke(sessions=sessions, reason=reason, caller=caller)

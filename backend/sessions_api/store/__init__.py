@@ -103,22 +103,23 @@ class SessionStore:
             disconnect_all()
 
     def _recover(self) -> None:
-        """Redis answers again. Before it serves this process, what this process recorded
-        in the audit copy alone must be in Redis: repaired by someone after the mark, or
-        repaired now (which needs the database)."""
+        """Redis answers again. Before it serves this process, what was recorded in the audit
+        copy alone while it was away must be in Redis: a repair pass now (which needs the
+        database), or, with the database down too, a pass recorded in Redis that began
+        after this process's own last mark."""
         with self._recovering:
             if not self.redis_breaker.tripped:
                 return
             self._guarded(self.hot.ping)
-            if self.last_mark_ms:
-                repaired = self._guarded(self.hot.repaired_through)
-                if repaired < self.last_mark_ms + CLOCK_MARGIN_MS:
-                    try:
-                        self.repair()
-                    except StoreUnavailable:
-                        self.redis_breaker.record_failure(RuntimeError("repair pending"))
-                        raise
-                self.last_mark_ms = 0
+            try:
+                self.repair()
+            except StoreUnavailable:
+                covered = self._guarded(self.hot.repaired_through) >= (
+                    self.last_mark_ms + CLOCK_MARGIN_MS)
+                if self.last_mark_ms and not covered:
+                    self.redis_breaker.record_failure(RuntimeError("repair pending"))
+                    raise
+            self.last_mark_ms = 0
             self.redis_breaker.record_success()
 
     @staticmethod
