@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every frontend-contract check: generated types up to date, tsc, unit tests, and the
-# end-to-end test in headless Chromium against a backend this script starts and stops.
+# Runs every frontend-contract check: generated types up to date, tsc, unit tests, the
+# committed example build up to date, the packed tarball installable, and the end-to-end tests
+# in headless Chromium against a backend this script starts and stops (which serves the page).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,14 +40,15 @@ node_modules/.bin/tsc --noEmit
 log "unit tests"
 node_modules/.bin/vitest run
 
-log "building the example page"
-node_modules/.bin/vite build --config example/vite.config.ts --logLevel warn
+log "the committed example build (example/dist) matches its sources"
+node scripts/source-hash.mjs --check
 
-# --- end-to-end: backend on one loopback port, the page on another (CORS) ---
+log "npm pack, installed into a scratch project"
+node scripts/check-package.mjs
+
+# --- end-to-end: the backend serves the API and the example page at / (same origin) ---
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 api_port="$(free_port)"
-page_port="$(free_port)"
-while [[ "$page_port" == "$api_port" ]]; do page_port="$(free_port)"; done
 
 workdir="$(mktemp -d)"
 backend_pid=""
@@ -60,11 +62,10 @@ cleanup() {
 trap cleanup EXIT
 
 export DJANGO_DEBUG=1
-export CORS_ALLOWED_ORIGINS="http://127.0.0.1:$page_port"
 export DATABASE_URL="sqlite:///$workdir/e2e.sqlite3"
 export REDIS_URL="${E2E_REDIS_URL:-redis://127.0.0.1:6379/14}"
 # The backend's own settings and its dev identity provider, whatever the caller exported.
-unset DJANGO_SETTINGS_MODULE AUTH0_DOMAIN AUTH0_AUDIENCE AUTH0_ISSUER AUTH0_JWKS_URL
+unset DJANGO_SETTINGS_MODULE AUTH0_DOMAIN AUTH0_AUDIENCE AUTH0_ISSUER AUTH0_JWKS_URL CORS_ALLOWED_ORIGINS
 
 cd "$repo"
 log "backend: migrate, flush $REDIS_URL, start on 127.0.0.1:$api_port"
@@ -85,9 +86,9 @@ until live "http://127.0.0.1:$api_port/api/health/live/"; do
   sleep 0.5
 done
 
-log "end-to-end test in headless Chromium"
+log "end-to-end tests in headless Chromium"
 status=0
-E2E_API_URL="http://127.0.0.1:$api_port" E2E_PAGE_PORT="$page_port" CHROMIUM_PATH="$chromium" \
+E2E_API_URL="http://127.0.0.1:$api_port" CHROMIUM_PATH="$chromium" \
   node_modules/.bin/vitest run --config e2e/vitest.config.ts || status=$?
 if [[ $status != 0 ]]; then
   echo "backend log:" >&2

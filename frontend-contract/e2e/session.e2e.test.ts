@@ -1,259 +1,341 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { DEFAULT_STORAGE_KEY } from "../src";
-import { serveStatic } from "./static-server";
 
 /**
- * Drives the example page in headless Chromium against a running backend on another origin.
- * run-tests.sh starts the backend and passes E2E_API_URL and E2E_PAGE_PORT (the port the
- * backend's CORS_ALLOWED_ORIGINS names).
+ * Drives the example page in headless Chromium against the running backend, which serves it
+ * at `/` on its own origin. run-tests.sh starts the backend and passes E2E_API_URL. Each
+ * browser context is one device; two pages of one context are two tabs of one browser.
  */
 const here = fileURLToPath(new URL(".", import.meta.url));
 const artifacts = join(here, "artifacts");
-const distDir = join(here, "..", "example", "dist");
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the end-to-end test through run-tests.sh`);
+  if (!value) throw new Error(`${name} is not set: run the end-to-end tests through run-tests.sh`);
   return value;
 }
 
 const apiUrl = required("E2E_API_URL").replace(/\/$/, "");
-const pagePort = Number(required("E2E_PAGE_PORT"));
-const pageOrigin = `http://127.0.0.1:${pagePort}`;
-const pageUrl = `${pageOrigin}/?api=${encodeURIComponent(apiUrl)}`;
+const pageUrl = `${apiUrl}/`;
 const sub = `dev|e2e-${Date.now()}`;
 
-let server: Server;
-let userDataDir: string;
-let context: BrowserContext;
-let page: Page;
-let step = 0;
-const apiResponses: { url: string; status: number; allowOrigin: string | undefined }[] = [];
-const consoleErrors: string[] = [];
-
-async function screenshot(name: string): Promise<string> {
-  step += 1;
-  const path = join(artifacts, `${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
+interface Call {
+  method: string;
+  path: string;
+  status: number;
+  ifMatch: string | undefined;
+  etag: string | undefined;
 }
 
-const byTestId = (id: string) => page.getByTestId(id);
-const storedToken = () => page.evaluate((key) => sessionStorage.getItem(key), DEFAULT_STORAGE_KEY);
+let browser: Browser;
+let step = 0;
+let current: Page | undefined;
+const calls = new Map<Page, Call[]>();
+const pageErrors: string[] = [];
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  step += 1;
+  await page.screenshot({ path: join(artifacts, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
+}
+
+async function device(): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  context.setDefaultTimeout(10_000);
+  return context;
+}
+
+async function open(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  const log: Call[] = [];
+  calls.set(page, log);
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("response", async (response) => {
+    const url = new URL(response.url());
+    if (!url.pathname.startsWith("/api/") && !url.pathname.startsWith("/dev/")) return;
+    const request = response.request();
+    log.push({
+      method: request.method(),
+      path: url.pathname,
+      status: response.status(),
+      ifMatch: (await request.allHeaders())["if-match"],
+      etag: response.headers()["etag"],
+    });
+  });
+  await page.goto(pageUrl);
+  current = page;
+  return page;
+}
+
+const status = (page: Page) => page.getByTestId("status").textContent();
+const storedToken = (page: Page) => page.evaluate((key) => localStorage.getItem(key), DEFAULT_STORAGE_KEY);
+const focus = (page: Page) => page.evaluate(() => window.dispatchEvent(new Event("focus")));
+const creates = (page: Page) => calls.get(page)!.filter((c) => c.path === "/api/sessions/create/").length;
 
 async function callWithToken(token: string): Promise<Response> {
   return fetch(`${apiUrl}/api/sessions/current/`, { headers: { Authorization: `Session ${token}` } });
 }
 
+async function signIn(page: Page, name = "E2E Tester"): Promise<void> {
+  await expect.poll(() => status(page)).toBe("Signed out");
+  await page.getByLabel("Subject").fill(sub);
+  await page.getByLabel("Email").fill("e2e@example.com");
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => status(page)).toBe("Signed in");
+}
+
+async function openSessions(page: Page): Promise<void> {
+  await page.getByRole("link", { name: "Your sessions" }).click();
+  await expect.poll(() => page.getByTestId("session-row").count()).toBeGreaterThan(0);
+}
+
 beforeAll(async () => {
-  if (!existsSync(join(distDir, "index.html"))) throw new Error(`${distDir} is missing: build the example first`);
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: install Debian's chromium`);
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
-  server = await serveStatic(distDir, pagePort);
-  userDataDir = mkdtempSync(join(tmpdir(), "session-e2e-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
+  browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 900, height: 900 },
-  });
-  context.setDefaultTimeout(10_000);
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("response", (response) => {
-    if (response.url().startsWith(`${apiUrl}/`)) {
-      apiResponses.push({
-        url: response.url(),
-        status: response.status(),
-        allowOrigin: response.headers()["access-control-allow-origin"],
-      });
-    }
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
   });
 });
 
 afterEach(async ({ task }) => {
-  if (task.result?.state !== "fail" || !page) return;
-  const path = await screenshot("failed");
-  const alert = await byTestId("error").allTextContents();
-  console.log(`screenshot of the failure: ${path}${alert.length ? `\npage error: ${alert.join(" ")}` : ""}`);
+  if (task.result?.state !== "fail" || !current) return;
+  await screenshot(current, "failed");
+  const alert = await current.getByRole("alert").allTextContents();
+  console.log(`screenshot of the failure in ${artifacts}${alert.length ? `\npage error: ${alert.join(" ")}` : ""}`);
 });
 
 afterAll(async () => {
-  if (consoleErrors.length) console.log("browser console errors:\n" + consoleErrors.join("\n"));
-  await context?.close();
-  await new Promise((resolve) => server?.close(resolve));
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
+  console.log(`screenshots: ${readdirSync(artifacts).join(", ")}`);
 });
 
-describe("example page against the running backend", () => {
+describe("one device", () => {
+  let page: Page;
   let sessionId: string;
-  let firstToken: string;
 
-  it("shows the signed-out page", async () => {
-    await page.goto(pageUrl);
-    await expect.poll(() => byTestId("status").textContent()).toBe("Signed out");
-    expect(await page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(true);
-    await screenshot("signed-out");
+  it("serves the page at / and shows it signed out", async () => {
+    page = await open(await device());
+    await expect.poll(() => status(page)).toBe("Signed out");
+    expect(await page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    await screenshot(page, "signed-out");
   });
 
-  it("signs in with a dev access token, cross-origin, and shows the new user", async () => {
-    await page.locator('input[name="sub"]').fill(sub);
-    await page.locator('input[name="email"]').fill("e2e@example.com");
-    await page.locator('input[name="name"]').fill("E2E Tester");
-    await page.getByRole("button", { name: "Sign in" }).click();
+  it("signs in with a dev access token and shows the new user", async () => {
+    await signIn(page);
 
-    await expect.poll(() => byTestId("status").textContent()).toBe("Signed in");
-    expect(await byTestId("user").textContent()).toBe("E2E Tester <e2e@example.com>");
-    expect(await byTestId("needs-onboarding").textContent()).toBe("true");
-    expect(await byTestId("onboarding").isVisible()).toBe(true);
-    sessionId = (await byTestId("session-id").textContent()) ?? "";
+    expect(await page.getByTestId("user").textContent()).toBe("E2E Tester <e2e@example.com>");
+    expect(await page.getByTestId("needs-onboarding").textContent()).toBe("true");
+    sessionId = (await page.getByTestId("session-id").textContent()) ?? "";
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-
-    firstToken = (await storedToken()) ?? "";
-    expect(firstToken).toMatch(/^sst_[A-Za-z0-9_-]{43}$/);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
-
-    const create = apiResponses.find((r) => r.url.includes("/api/sessions/create"));
-    expect(create).toMatchObject({ status: 201, allowOrigin: pageOrigin });
-    await screenshot("signed-in-needs-onboarding");
+    expect(await storedToken(page)).toMatch(/^sst_[A-Za-z0-9_-]{43}$/);
+    // Focus follows the section that replaced the form.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Your session");
+    await screenshot(page, "signed-in-needs-onboarding");
   });
 
   it("finishes onboarding", async () => {
     await page.getByRole("button", { name: "Finish onboarding" }).click();
 
-    await expect.poll(() => byTestId("needs-onboarding").textContent()).toBe("false");
-    expect(await byTestId("onboarding-completed").textContent()).toBe("true");
-    expect(await byTestId("onboarding").count()).toBe(0);
-    await screenshot("onboarded");
-  });
-
-  it("saves data in the session", async () => {
-    await page.locator('input[name="note"]').fill("hello from chromium");
-    await page.getByRole("button", { name: "Save note" }).click();
-
-    await expect.poll(() => byTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
-    expect(await byTestId("error").count()).toBe(0);
-    await screenshot("data-saved");
+    await expect.poll(() => page.getByTestId("needs-onboarding").textContent()).toBe("false");
+    expect(await page.getByTestId("onboarding").count()).toBe(0);
+    expect(calls.get(page)!.find((c) => c.method === "PATCH")?.status).toBe(200);
+    await screenshot(page, "onboarded");
   });
 
   it("keeps the session across a reload", async () => {
+    await page.getByLabel("Note").fill("hello from chromium");
+    await page.getByRole("button", { name: "Save note" }).click();
+    await expect.poll(() => page.getByTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
+
     await page.reload();
 
-    await expect.poll(() => byTestId("status").textContent()).toBe("Signed in");
-    expect(await byTestId("session-id").textContent()).toBe(sessionId);
-    expect(await byTestId("needs-onboarding").textContent()).toBe("false");
-    expect(await byTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
-    const current = apiResponses.filter((r) => r.url.includes("/api/sessions/current"));
-    expect(current.at(-1)).toMatchObject({ status: 200, allowOrigin: pageOrigin });
-    await screenshot("after-reload");
+    await expect.poll(() => status(page)).toBe("Signed in");
+    expect(await page.getByTestId("session-id").textContent()).toBe(sessionId);
+    expect(await page.getByTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
   });
 
   it("refuses a write based on a stale ETag with 412", async () => {
-    // Another tab changes the session behind this page's back.
-    const token = (await storedToken()) ?? "";
     const elsewhere = await fetch(`${apiUrl}/api/sessions/current/`, {
       method: "PATCH",
-      headers: { Authorization: `Session ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ data: { note: "changed in another tab" } }),
+      headers: { Authorization: `Session ${await storedToken(page)}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ data: { note: "changed elsewhere" } }),
     });
     expect(elsewhere.status).toBe(200);
 
-    await page.locator('input[name="note"]').fill("stale edit");
+    await page.getByLabel("Note").fill("stale edit");
     await page.getByRole("button", { name: "Save note" }).click();
 
-    await expect.poll(() => byTestId("error").textContent()).toMatch(/^412 /);
-    expect(await byTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
-    const patch = apiResponses.filter((r) => r.url.includes("/api/sessions/current")).at(-1);
-    expect(patch).toMatchObject({ status: 412, allowOrigin: pageOrigin });
-    // Chromium logs every non-2xx answer; this one is expected, any other is not.
-    expect(consoleErrors.splice(0)).toEqual([expect.stringContaining("status of 412")]);
-    await screenshot("stale-write-refused");
-
-    await page.reload();
-    await expect.poll(() => byTestId("data").textContent()).toBe('{"note":"changed in another tab"}');
-    expect(await byTestId("error").count()).toBe(0);
-  });
-
-  it("replaces a session revoked elsewhere with a new one, once, and keeps the user's state", async () => {
-    const revoked = (await storedToken()) ?? "";
-    const logoutElsewhere = await fetch(`${apiUrl}/api/sessions/current/`, {
-      method: "DELETE",
-      headers: { Authorization: `Session ${revoked}` },
-    });
-    expect(logoutElsewhere.status).toBe(204);
-    const before = apiResponses.length;
-
-    await page.locator('input[name="note"]').fill("after a revocation");
-    await page.getByRole("button", { name: "Save note" }).click();
-
-    await expect.poll(() => byTestId("data").textContent()).toBe('{"note":"after a revocation"}');
-    const newId = (await byTestId("session-id").textContent()) ?? "";
-    expect(newId).not.toBe(sessionId);
-    expect(await byTestId("user").textContent()).toBe("E2E Tester <e2e@example.com>");
-    // Onboarding belongs to the user, not to the session that recorded it.
-    expect(await byTestId("needs-onboarding").textContent()).toBe("false");
-    expect(await byTestId("error").count()).toBe(0);
-    const calls = apiResponses.slice(before).map((r) => `${r.status} ${new URL(r.url).pathname}`);
-    expect(calls).toEqual([
-      "401 /api/sessions/current/",
-      "200 /dev/access-token/",
-      "201 /api/sessions/create/",
-      "200 /api/sessions/current/",
-    ]);
-    expect(consoleErrors.splice(0)).toEqual([expect.stringContaining("status of 401")]);
-    sessionId = newId;
-    firstToken = (await storedToken()) ?? "";
-    expect(firstToken).not.toBe(revoked);
-    await screenshot("session-replaced");
+    await expect.poll(() => page.getByTestId("error").textContent()).toMatch(/^412 /);
+    expect(await page.getByTestId("data").textContent()).toBe('{"note":"hello from chromium"}');
+    await screenshot(page, "stale-write-refused");
   });
 
   it("rotates the token; the old one stops working", async () => {
+    const before = (await storedToken(page)) ?? "";
+
     await page.getByRole("button", { name: "Refresh token" }).click();
 
-    await expect.poll(storedToken).not.toBe(firstToken);
-    const rotated = (await storedToken()) ?? "";
-    expect(rotated).toMatch(/^sst_/);
-    expect(await byTestId("session-id").textContent()).toBe(sessionId);
-    expect((await callWithToken(firstToken)).status).toBe(401);
-    expect((await callWithToken(rotated)).status).toBe(200);
-    await screenshot("token-refreshed");
-    firstToken = rotated;
+    await expect.poll(() => storedToken(page)).not.toBe(before);
+    expect(await page.getByTestId("session-id").textContent()).toBe(sessionId);
+    expect((await callWithToken(before)).status).toBe(401);
+    expect((await callWithToken((await storedToken(page))!)).status).toBe(200);
   });
 
-  it("logs out: the page is signed out and the token is dead", async () => {
-    await page.getByRole("button", { name: "Log out" }).click();
+  it("a session revoked elsewhere is final: signed out on the next call, no new session", async () => {
+    const token = (await storedToken(page))!;
+    expect((await fetch(`${apiUrl}/api/sessions/current/`, { method: "DELETE", headers: { Authorization: `Session ${token}` } })).status).toBe(204);
+    const before = creates(page);
 
-    await expect.poll(() => byTestId("status").textContent()).toBe("Signed out");
-    expect(await storedToken()).toBeNull();
-    const after = await callWithToken(firstToken);
-    expect(after.status).toBe(401);
-    expect(after.headers.get("content-type")).toContain("application/problem+json");
-    expect(((await after.json()) as { code: string }).code).toMatch(/^session_/);
-    await screenshot("logged-out");
+    await page.getByLabel("Note").fill("after a revocation");
+    await page.getByRole("button", { name: "Save note" }).click();
 
+    await expect.poll(() => status(page)).toBe("Signed out");
+    expect(await page.getByTestId("error").textContent()).toMatch(/^401 session_revoked/);
+    expect(await storedToken(page)).toBeNull();
     await page.reload();
-    await expect.poll(() => byTestId("status").textContent()).toBe("Signed out");
-    expect(consoleErrors).toEqual([]);
+    await expect.poll(() => status(page)).toBe("Signed out");
+    expect(creates(page)).toBe(before);
+    await screenshot(page, "revoked-elsewhere-stays-signed-out");
+    await page.context().close();
+  });
+});
+
+describe("two devices (two browser contexts)", () => {
+  let laptop: Page;
+  let phone: Page;
+
+  it("both sign in; the sessions page lists both devices, this one marked", async () => {
+    laptop = await open(await device());
+    phone = await open(await device());
+    await signIn(laptop, "Laptop user");
+    await signIn(phone, "Phone user");
+
+    await openSessions(laptop);
+    const rows = laptop.getByTestId("session-row");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await laptop.locator('[data-testid="session-row"][data-current="true"]').textContent()).toContain("(this device)");
+    expect(await laptop.getByRole("button", { name: /^Sign out .*last active/ }).count()).toBe(1);
+    expect(await laptop.getByRole("heading", { name: "Your sessions" }).isVisible()).toBe(true);
+    await screenshot(laptop, "sessions-two-devices");
+  });
+
+  it("'sign out all other devices' signs the phone out on its next focus, for good", async () => {
+    const phoneToken = (await storedToken(phone))!;
+
+    await laptop.getByRole("button", { name: "Sign out all other devices" }).click();
+
+    await expect.poll(() => laptop.getByTestId("session-row").count()).toBe(1);
+    expect(await laptop.getByRole("button", { name: "Sign out all other devices" }).isDisabled()).toBe(true);
+    await screenshot(laptop, "others-signed-out");
+    expect((await callWithToken(phoneToken)).status).toBe(401);
+
+    const before = creates(phone);
+    await expect
+      .poll(async () => {
+        await focus(phone);
+        return status(phone);
+      })
+      .toBe("Signed out");
+    await focus(phone);
+    await phone.reload();
+    await expect.poll(() => status(phone)).toBe("Signed out");
+    expect(creates(phone)).toBe(before);
+    expect(await storedToken(phone)).toBeNull();
+    await screenshot(phone, "phone-signed-out-on-focus");
+  });
+
+  it("revokes one device from the sessions page", async () => {
+    await signIn(phone, "Phone user");
+    await laptop.getByRole("button", { name: "Reload list" }).click();
+    await expect.poll(() => laptop.getByTestId("session-row").count()).toBe(2);
+
+    await laptop.getByRole("button", { name: /^Sign out .*last active/ }).click();
+
+    await expect.poll(() => laptop.getByTestId("session-row").count()).toBe(1);
+    expect(await status(laptop)).toBe("Signed in");
+    // The row and its button are gone: the focus went back to the section's heading.
+    expect(await laptop.evaluate(() => document.activeElement?.textContent)).toBe("Your sessions");
+    await expect
+      .poll(async () => {
+        await focus(phone);
+        return status(phone);
+      })
+      .toBe("Signed out");
+    await screenshot(laptop, "one-device-revoked");
+    await laptop.context().close();
+    await phone.context().close();
+  });
+});
+
+describe("two tabs (two pages of one browser context)", () => {
+  let first: Page;
+  let second: Page;
+
+  it("a second tab is signed in with the first tab's session", async () => {
+    const context = await device();
+    first = await open(context);
+    await signIn(first);
+    second = await open(context);
+
+    await expect.poll(() => status(second)).toBe("Signed in");
+    expect(await second.getByTestId("session-id").textContent()).toBe(await first.getByTestId("session-id").textContent());
+  });
+
+  it("a rotation in one tab leaves the other working", async () => {
+    const before = await storedToken(first);
+    await first.getByRole("button", { name: "Refresh token" }).click();
+    await expect.poll(() => storedToken(first)).not.toBe(before);
+
+    await second.getByLabel("Note").fill("from the second tab");
+    await second.getByRole("button", { name: "Save note" }).click();
+
+    await expect.poll(() => second.getByTestId("data").textContent()).toBe('{"note":"from the second tab"}');
+    // The change reaches the first tab too, without a reload.
+    await expect.poll(() => first.getByTestId("data").textContent()).toBe('{"note":"from the second tab"}');
+    expect(await second.getByTestId("error").count()).toBe(0);
+    await screenshot(first, "tab-one-sees-tab-two-change");
+  });
+
+  it("logout in one tab signs the other out at once", async () => {
+    const token = (await storedToken(second))!;
+
+    await second.getByRole("button", { name: "Log out" }).click();
+
+    await expect.poll(() => status(second)).toBe("Signed out");
+    await expect.poll(() => status(first)).toBe("Signed out");
+    expect((await callWithToken(token)).status).toBe(401);
+    await screenshot(first, "tab-signed-out-by-other-tab");
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("ETags from the first write on", () => {
+  it("create and refresh answer with the session's ETag, and the first write sends it as If-Match", async () => {
+    const page = await open(await device());
+    await signIn(page);
+    const log = calls.get(page)!;
+    const create = log.find((c) => c.path === "/api/sessions/create/");
+    expect(create?.etag).toMatch(/^(W\/)?"/);
+
+    await page.getByRole("button", { name: "Finish onboarding" }).click();
+    await expect.poll(() => page.getByTestId("needs-onboarding").textContent()).toBe("false");
+    const patch = log.find((c) => c.method === "PATCH");
+    expect(patch).toMatchObject({ status: 200, ifMatch: create?.etag });
+
+    await page.getByRole("button", { name: "Refresh token" }).click();
+    await expect.poll(() => log.filter((c) => c.path === "/api/sessions/refresh/").length).toBe(1);
+    const refresh = log.find((c) => c.path === "/api/sessions/refresh/");
+    const current = await callWithToken((await storedToken(page))!);
+    expect(refresh?.etag).toBe(current.headers.get("ETag"));
+    await page.context().close();
   });
 });
