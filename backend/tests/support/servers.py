@@ -1,6 +1,7 @@
 """Servers a test can break: a private redis-server, and a TCP proxy to cut PostgreSQL."""
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -54,6 +55,25 @@ class RedisServer:
 
     def restart(self) -> None:
         """A restart without persistence: the data is gone."""
+        self.stop()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(self.dir, "dump.rdb"))
+        self.start()
+
+    def snapshot(self) -> None:
+        """``BGSAVE``, returning once the RDB file is written."""
+        client = self.client()
+        before = client.lastsave()
+        client.bgsave()
+        deadline = time.monotonic() + 10
+        while client.lastsave() == before or client.info("persistence")["rdb_bgsave_in_progress"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("BGSAVE did not finish")
+            time.sleep(0.02)
+
+    def restart_from_snapshot(self) -> None:
+        """What a crash and a restart with RDB persistence, a restore from backup, or a
+        failover to a lagging replica all do: the data is the last snapshot's."""
         self.stop()
         self.start()
 
