@@ -245,12 +245,13 @@ describe("two devices (two browser contexts)", () => {
         return status(phone);
       })
       .toBe("Signed out");
+    expect(await phone.getByTestId("error").textContent()).toMatch(/^401 session_revoked/);
+    await screenshot(phone, "phone-signed-out-on-focus");
     await focus(phone);
     await phone.reload();
     await expect.poll(() => status(phone)).toBe("Signed out");
     expect(creates(phone)).toBe(before);
     expect(await storedToken(phone)).toBeNull();
-    await screenshot(phone, "phone-signed-out-on-focus");
   });
 
   it("revokes one device from the sessions page", async () => {
@@ -303,6 +304,25 @@ describe("two tabs (two pages of one browser context)", () => {
     await expect.poll(() => first.getByTestId("data").textContent()).toBe('{"note":"from the second tab"}');
     expect(await second.getByTestId("error").count()).toBe(0);
     await screenshot(first, "tab-one-sees-tab-two-change");
+  });
+
+  it("both tabs refreshing at once rotate one after the other; both stay signed in", async () => {
+    const before = await storedToken(first);
+
+    await Promise.all([
+      first.getByRole("button", { name: "Refresh token" }).click(),
+      second.getByRole("button", { name: "Refresh token" }).click(),
+    ]);
+
+    const refreshes = () => [...calls.get(first)!, ...calls.get(second)!].filter((c) => c.path === "/api/sessions/refresh/");
+    await expect.poll(() => refreshes().length).toBe(3);
+    expect(refreshes().map((c) => c.status)).toEqual([200, 200, 200]);
+    const token = (await storedToken(first))!;
+    expect(token).not.toBe(before);
+    expect(await storedToken(second)).toBe(token);
+    expect((await callWithToken(token)).status).toBe(200);
+    expect(await status(first)).toBe("Signed in");
+    expect(await status(second)).toBe("Signed in");
   });
 
   it("logout in one tab signs the other out at once", async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   createSessionClient,
   DEFAULT_STORAGE_KEY,
+  localStorageTokenStore,
   memoryTokenStore,
   sessionStorageTokenStore,
 } from "../src";
@@ -55,6 +56,19 @@ describe("sessionStorageTokenStore", () => {
     expect(store.get()).toBe("sst_a");
     store.clear();
     expect(store.get()).toBeNull();
+  });
+});
+
+describe("localStorageTokenStore", () => {
+  it("keeps one token in localStorage, read by every store of the origin (every tab)", () => {
+    const one = localStorageTokenStore();
+    const other = localStorageTokenStore();
+    one.set("sst_shared");
+    expect(localStorage.getItem(DEFAULT_STORAGE_KEY)).toBe("sst_shared");
+    expect(sessionStorage.length).toBe(0);
+    expect(other.get()).toBe("sst_shared");
+    other.clear();
+    expect(one.get()).toBeNull();
   });
 });
 
