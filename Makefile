@@ -31,8 +31,9 @@ serve: install
 	@# Multiprocess metrics: the directory must start empty (stale files would add up forever).
 	@if [ -n "$${PROMETHEUS_MULTIPROC_DIR:-}" ]; then \
 		mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db; fi
-	cd backend && ../$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
-		--workers $(WEB_WORKERS) --access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	@# config/gunicorn.py: gunicorn's own access log off (the service writes one JSON line per request).
+	cd backend && ../$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application \
+		--bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 worker: install
 	cd backend && ../$(VENV)/bin/celery -A config worker --loglevel INFO
@@ -57,7 +58,12 @@ fuzz: install
 	@bash scripts/services.sh
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest -q -s -p no:xdist backend/tests/test_schemathesis.py
 
-bench: install
+# The peers the bench measures against (knox...) are the bench extra, not the service's.
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[bench]"
+	@touch $@
+
+bench: install $(VENV)/.bench-installed
 	@bash scripts/services.sh
 	$(PY) bench/run.py
 

@@ -1,5 +1,6 @@
-"""wrk runs: every request carries one of a pool of ``Authorization`` headers, in turn, so each
-endpoint pays the same client and header-parsing cost; the result is req/s and p99."""
+"""wrk runs: every request carries one of a pool of credentials (an ``Authorization`` or a
+``Cookie`` header), in turn, so each endpoint pays the same client and header-parsing cost; the
+result is req/s and p99."""
 
 import json
 import re
@@ -11,11 +12,11 @@ from pathlib import Path
 
 _SCRIPT = """
 local headers = %(headers)s
-local method, body = "%(method)s", nil
+local name, method, body = "%(header)s", "%(method)s", nil
 local i = 0
 request = function()
   i = i %% #headers + 1
-  return wrk.format(method, nil, {["Authorization"] = headers[i],
+  return wrk.format(method, nil, {[name] = headers[i],
                                   ["Content-Type"] = "application/json"}, body)
 end
 """
@@ -41,11 +42,11 @@ def wrk_path() -> str:
     return found
 
 
-def wrk(url: str, *, headers: list[str], method: str = "GET", seconds: float = 10,
-        connections: int = 16, threads: int = 1) -> Result:
+def wrk(url: str, *, headers: list[str], header: str = "Authorization", method: str = "GET",
+        seconds: float = 10, connections: int = 16, threads: int = 1) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         lua_headers = "{" + ",".join(json.dumps(h) for h in headers) + "}"
-        script.write(_SCRIPT % {"headers": lua_headers, "method": method})
+        script.write(_SCRIPT % {"headers": lua_headers, "header": header, "method": method})
     try:
         output = subprocess.run(
             [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",

@@ -1,17 +1,21 @@
-"""``make bench``: the service against the framework's limit, on servers of its own.
+"""``make bench``: the service against its peers, on servers of its own.
 
-Starts a fake Auth0 tenant (JWKS over HTTP), a redis-server, a PostgreSQL database (created
-and dropped) and gunicorn with the production settings (``make serve``'s command line, 3 sync
-workers), then measures with wrk (-t1 -c16) three interleaved rounds of every endpoint and
-prints medians as a markdown table. Environment: ``BENCH_SECONDS`` (10) per run,
-``BENCH_ROUNDS`` (3), ``BENCH_USERS`` (1000), ``BENCH_MEMORY_SESSIONS`` (100000).
+Starts a fake Auth0 tenant (JWKS over HTTP), a redis-server, PostgreSQL databases (created and
+dropped), the service as ``make serve`` runs it (production settings, multiprocess metrics,
+3 workers) and each peer (``bench/peers/``) in its own minimal Django project on the same
+gunicorn line, then measures with wrk (-t1 -c16) three interleaved rounds of every row and
+prints medians as markdown tables. Environment: ``BENCH_SECONDS`` (10) per run,
+``BENCH_ROUNDS`` (3), ``BENCH_USERS`` (1000), ``BENCH_MEMORY_SESSIONS`` (100000),
+``BENCH_WORKERS`` (3), ``BENCH_WORKER_CLASS`` (the gunicorn configuration's).
 """
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -21,15 +25,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import servers  # noqa: E402
 from bench.load import wrk, wrk_path  # noqa: E402
-from bench.report import BARE, CURRENT, Measured, table  # noqa: E402
+from bench.report import (  # noqa: E402
+    BARE,
+    CREATE,
+    CURRENT,
+    HOST_OURS,
+    PEERS,
+    RIVALS,
+    Measured,
+    Row,
+    table,
+)
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 USERS = int(os.environ.get("BENCH_USERS", "1000"))
 MEMORY_SESSIONS = int(os.environ.get("BENCH_MEMORY_SESSIONS", "100000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
-THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS") or None
+PEER_REDIS_DB = 2  # of the bench's own redis-server; the service uses 0, the memory run 1
 
 
 def post(url: str, headers: dict) -> dict:
@@ -116,46 +130,91 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     name = f"bench_{os.getpid()}"
+    metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
     with (servers.fake_auth0() as auth0, servers.redis_server() as redis_server,
-          servers.database(name) as dsn):
+          servers.database(name) as dsn, servers.database(f"{name}_peers") as peers_dsn):
         env = servers.service_env(database_url=dsn, redis_url=redis_server.url, auth0=auth0)
+        # As deployed with several workers (docker-compose, .env.example): each worker writes
+        # its figures to this directory and a scrape adds them up.
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         servers.migrate(env)
-        web = servers.Gunicorn(env, workers=WORKERS, worker_class=WORKER_CLASS, threads=THREADS)
+        peer_env = {**env, "BENCH_PEER_DATABASE_URL": peers_dsn,
+                    "BENCH_PEER_REDIS_URL": redis_server.url.rsplit("/", 1)[0]
+                    + f"/{PEER_REDIS_DB}"}
+        started_servers = []
         try:
-            measured = measure(web, env, auth0, dsn, redis_server.client())
+            web = servers.Gunicorn(env, workers=WORKERS, worker_class=WORKER_CLASS)
+            started_servers.append(web)
+            peers = {}
+            for label, peer in PEERS.items():
+                peers[label] = peer_start(peer, peer_env)
+                started_servers.append(peers[label][0])
+            host = peer_start("host_ours", env)
+            started_servers.append(host[0])
+            measured = measure(web, peers, host, env, auth0, dsn, redis_server.client())
         finally:
-            web.stop()
+            for server in started_servers:
+                server.stop()
         measured.memory = json.loads(subprocess.run(
             [sys.executable, "-m", "bench.memory", str(MEMORY_SESSIONS)],
             cwd=servers.REPO, env={**env, "REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/1"},
             check=True, capture_output=True, text=True).stdout)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     measured.elapsed = time.monotonic() - started
     measured.load_before, measured.cores = load_before, os.cpu_count()
     print(table(measured, seconds=SECONDS, rounds=ROUNDS, workers=WORKERS,
-                worker_class=WORKER_CLASS, threads=THREADS))
+                worker_class=WORKER_CLASS or "sync"))
 
 
-def measure(web: servers.Gunicorn, env: dict, auth0, dsn: str, redis_client) -> Measured:
+def peer_start(peer: str, env: dict) -> tuple[servers.Gunicorn, dict]:
+    """A peer's project: its tables, its credentials, its gunicorn."""
+    env = {**env, "DJANGO_SETTINGS_MODULE": f"bench.peers.{peer}"}
+    if peer in MIGRATED:
+        subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+                       cwd=servers.REPO, env=env, check=True)
+    seeded = {}
+    if peer in SEEDED:
+        seeded = json.loads(subprocess.run(
+            [sys.executable, "-m", "bench.peers.seed", str(USERS)], cwd=servers.REPO, env=env,
+            check=True, capture_output=True, text=True).stdout)
+    server = servers.Gunicorn(env, app=servers.PEER_APP, workers=WORKERS,
+                              worker_class=WORKER_CLASS, probe="/bench/")
+    return server, seeded
+
+
+# The peers that read credentials (the others answer anyone), and those holding them in
+# PostgreSQL. The host project reads the service's own sessions and tables.
+SEEDED = {"drf_cache_get", "cache_sessions", "cache_sessions_plain", "drf_token", "knox_token",
+          "drf_cache_sessions"}
+MIGRATED = {"drf_token", "knox_token", "drf_cache_sessions"}
+
+
+def measure(web: servers.Gunicorn, peers: dict, host, env: dict, auth0, dsn: str,
+            redis_client) -> Measured:
     expires = int(time.time()) + 3600
     access_tokens = [auth0.token(f"auth0|bench-{n}", email=f"user{n}@example.com",
                                  name=f"User {n}", exp=expires) for n in range(USERS)]
     sessions = [f"Session {token}" for token in first_sight(web.url, access_tokens)]
     bearers = [f"Bearer {token}" for token in access_tokens]
-    runs = {
-        BARE: ("/bench/django/", "GET", sessions),
-        "bare DRF `APIView`": ("/bench/drf/", "GET", sessions),
-        CURRENT: ("/api/sessions/current/", "GET", sessions),
-        "host DRF view, no authentication": ("/bench/host-open/", "GET", sessions),
-        "host DRF view, `SessionTokenAuthentication`": ("/bench/host/", "GET", sessions),
-        "`POST /api/sessions/create/` (returning user)": ("/api/sessions/create/", "POST", bearers),
-    }
-    measured = Measured({label: [] for label in runs})
-    for path, method, headers in runs.values():  # warm-up: imports, connections, caches
-        wrk(web.url + path, headers=headers, method=method, seconds=2)
+    rows = {}
+    for label, (server, seeded) in peers.items():
+        rows[label] = Row(server, "/bench/", "GET", seeded.get("header", "Authorization"),
+                          seeded.get("values", sessions),
+                          "peer" if label in RIVALS else "reference")
+    rows[CURRENT] = Row(web, "/api/sessions/current/", "GET", "Authorization", sessions,
+                        "service")
+    rows[HOST_OURS] = Row(host[0], "/bench/", "GET", "Authorization", sessions, "host")
+    rows[CREATE] = Row(web, "/api/sessions/create/", "POST", "Authorization", bearers, "service")
+    measured = Measured({label: [] for label in rows}, {label: row.project for label, row in
+                                                        rows.items()})
+    for row in rows.values():  # warm-up: imports, connections, caches
+        wrk(row.server.url + row.path, headers=row.values, header=row.header,
+            method=row.method, seconds=2)
     for _ in range(ROUNDS):
-        for label, (path, method, headers) in runs.items():
-            measured.runs[label].append(measured_wrk(web, redis_client, path, headers=headers,
-                                                     method=method, seconds=SECONDS))
+        for label, row in rows.items():
+            measured.runs[label].append(measured_wrk(
+                row.server, redis_client, row.path, headers=row.values, header=row.header,
+                method=row.method, seconds=SECONDS))
     measured.jwks_fetches = auth0.jwks_fetches
 
     # Creates still queued in gunicorn's backlog when wrk stopped finish first.
@@ -169,13 +228,13 @@ def measure(web: servers.Gunicorn, env: dict, auth0, dsn: str, redis_client) -> 
     # Latency below saturation: two connections for three workers, so nothing queues and
     # p99 is the time to serve a request (at -c16 every request also waits its turn).
     for label in (BARE, CURRENT):
-        path, _, headers = runs[label]
+        row = rows[label]
         measured.light_p99[label] = statistics.median(
-            wrk(web.url + path, headers=headers, seconds=SECONDS / 2, connections=2).p99_ms
+            wrk(row.server.url + row.path, headers=row.values, header=row.header,
+                seconds=SECONDS / 2, connections=2).p99_ms
             for _ in range(ROUNDS))
 
-    second = servers.Gunicorn(env, workers=WORKERS, worker_class=WORKER_CLASS,
-                              threads=THREADS)
+    second = servers.Gunicorn(env, workers=WORKERS, worker_class=WORKER_CLASS)
     try:
         measured.instances = instances_compare(web, second, sessions)
     finally:

@@ -1,10 +1,13 @@
 """The servers a benchmark run starts for itself and stops afterwards: a PostgreSQL database it
-creates and drops, its own redis-server, a fake Auth0 tenant, and gunicorn instances."""
+creates and drops, its own redis-server, a fake Auth0 tenant, and gunicorn instances (the
+service's and the peers')."""
 
 import os
+import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,9 +59,9 @@ def service_env(*, database_url: str, redis_url: str, auth0: FakeAuth0) -> dict:
     return {
         **os.environ,
         "PYTHONPATH": f"{REPO}{os.pathsep}{BACKEND}",
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-only-secret",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "AUTH0_DOMAIN": "auth0.invalid",
         "AUTH0_ISSUER": auth0.issuer,
@@ -78,33 +81,42 @@ def migrate(env: dict) -> None:
                    env=env, check=True)
 
 
-class Gunicorn:
-    """``make serve``'s command line on a free loopback port."""
+# ``make serve``'s gunicorn line (the Makefile), on a free loopback port. The peers run on the
+# same line with their own application, so every row is served alike.
+SERVE = ["-c", "config/gunicorn.py"]
+PRODUCT_APP = "config.wsgi:application"
+PEER_APP = "bench.peers.wsgi:application"
 
-    def __init__(self, env: dict, *, workers: int = 3, worker_class: str = "sync",
-                 threads: int = 1):
+
+class Gunicorn:
+    """gunicorn serving ``app`` (the service's, or a peer's with its settings in ``env``)."""
+
+    def __init__(self, env: dict, *, app: str = PRODUCT_APP, workers: int = 3,
+                 worker_class: str | None = None, probe: str = "/api/health/live/"):
         self.port = free_port()
-        command = [str(REPO / ".venv/bin/gunicorn"), "config.wsgi:application",
+        command = [str(REPO / ".venv/bin/gunicorn"), *SERVE, app,
                    "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-                   "--worker-class", worker_class, "--threads", str(threads),
-                   "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1"]
+                   "--forwarded-allow-ips", "127.0.0.1"]
+        if worker_class:
+            command += ["--worker-class", worker_class]
         self.process = subprocess.Popen(command, cwd=BACKEND, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait()
+        self._wait(probe)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _wait(self) -> None:
+    def _wait(self, probe: str) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("gunicorn exited at start-up; run `make serve` to see why")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/health/live/",  # noqa: S310
-                                            timeout=1):
+                with urllib.request.urlopen(self.url + probe, timeout=1):  # noqa: S310
                     return
+            except urllib.error.HTTPError:
+                return  # it answers (a peer refuses a request without credentials)
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer within 30 s")
