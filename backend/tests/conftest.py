@@ -1,20 +1,26 @@
 import json
+import uuid
+from urllib.parse import urlencode
 
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.db import connection as db_connection
 from django.test import Client
 from redis.cluster import RedisCluster
 
 from sessions_api.identity.jwks import jwks_cache
 from sessions_api.ops.figures import auth_failures
+from sessions_api.services.backchannel import BACKCHANNEL_EVENT
 from sessions_api.store import incarnation, session_store
 from sessions_api.store.audit import database_breaker
 from sessions_api.store.connection import reset_clients
 
+from .support.backchannel import CLIENT_ID, PATH
 from .support.cluster import three_master_cluster
 from .support.fake_auth0 import FakeAuth0
 from .support.log_guard import LogGuard
+from .support.servers import RedisServer, TcpProxy
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +131,46 @@ def on_cluster(cluster_url, settings):
     yield client
     client.close()
     reset_clients()
+
+
+@pytest.fixture
+def own_redis(settings):
+    server = RedisServer()
+    proxy = TcpProxy(server.port)
+    settings.SESSIONS_API = {**settings.SESSIONS_API,
+                             "REDIS_URL": f"redis://127.0.0.1:{proxy.port}/0"}
+    reset_clients()
+    server.proxy = proxy
+    yield server
+    reset_clients()
+    proxy.close()
+    server.close()
+
+
+@pytest.fixture
+def database_proxy():
+    proxy = TcpProxy(int(db_connection.settings_dict["PORT"] or 5432))
+    original = db_connection.settings_dict["PORT"]
+    db_connection.close()
+    db_connection.settings_dict["PORT"] = proxy.port
+    yield proxy
+    proxy.restore()
+    db_connection.close()
+    db_connection.settings_dict["PORT"] = original
+    proxy.close()
+
+
+@pytest.fixture
+def backchannel(settings, fake_auth0, api):
+    settings.SESSIONS_API = {**settings.SESSIONS_API, "AUTH0_CLIENT_ID": CLIENT_ID}
+
+    def logout_token(sub="auth0|alice", omit=(), **claims):
+        claims = {"aud": CLIENT_ID, "jti": uuid.uuid4().hex,
+                  "events": {BACKCHANNEL_EVENT: {}}, **claims}
+        return fake_auth0.token(sub, omit=omit, **claims)
+
+    def post(token=None, raw=None, content_type="application/x-www-form-urlencoded"):
+        data = raw if raw is not None else urlencode({"logout_token": token})
+        return api.call("POST", PATH, raw=data, content_type=content_type)
+
+    return logout_token, post

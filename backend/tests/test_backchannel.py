@@ -1,7 +1,6 @@
 """OpenID Connect Back-Channel Logout (SPEC section 6)."""
 
 import time
-import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -9,24 +8,7 @@ import pytest
 from sessions_api.models import Session
 from sessions_api.services.backchannel import BACKCHANNEL_EVENT
 
-CLIENT_ID = "spa-client-id"
-PATH = "/api/sessions/backchannel-logout/"
-
-
-@pytest.fixture
-def backchannel(settings, fake_auth0, api):
-    settings.SESSIONS_API = {**settings.SESSIONS_API, "AUTH0_CLIENT_ID": CLIENT_ID}
-
-    def logout_token(sub="auth0|alice", omit=(), **claims):
-        claims = {"aud": CLIENT_ID, "jti": uuid.uuid4().hex,
-                  "events": {BACKCHANNEL_EVENT: {}}, **claims}
-        return fake_auth0.token(sub, omit=omit, **claims)
-
-    def post(token=None, raw=None, content_type="application/x-www-form-urlencoded"):
-        data = raw if raw is not None else urlencode({"logout_token": token})
-        return api.call("POST", PATH, raw=data, content_type=content_type)
-
-    return logout_token, post
+from .support.backchannel import CLIENT_ID, PATH
 
 
 def create(api, fake_auth0, sub="auth0|alice", **claims):

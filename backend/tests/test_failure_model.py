@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from sessions_api.services import outbox_drain
 
-from .test_failures import cooldown_passes, database_proxy, own_redis  # noqa: F401 (fixtures)
+from .support.breakers import cooldown_passes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,49 +10,10 @@ from sessions_api.models import Account, Session, SessionEvent
 from sessions_api.ops.activity import activity_flush
 from sessions_api.services import account_state_publish, outbox_drain
 from sessions_api.store import session_store
-from sessions_api.store.audit import database_breaker
-from sessions_api.store.connection import reset_clients
 
-from .support.servers import RedisServer, TcpProxy
+from .support.breakers import cooldown_passes
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def cooldown_passes():
-    """The breakers' cooldown is over (their clock, not a sleep). As at the start of a real
-    request, a database connection broken by the outage is dropped (Django's test client
-    skips that step)."""
-    for breaker in (session_store.redis_breaker, database_breaker):
-        breaker.open_until = 0.0
-    if not connection.in_atomic_block:
-        connection.close()
-
-
-@pytest.fixture
-def own_redis(settings):
-    server = RedisServer()
-    proxy = TcpProxy(server.port)
-    settings.SESSIONS_API = {**settings.SESSIONS_API,
-                             "REDIS_URL": f"redis://127.0.0.1:{proxy.port}/0"}
-    reset_clients()
-    server.proxy = proxy
-    yield server
-    reset_clients()
-    proxy.close()
-    server.close()
-
-
-@pytest.fixture
-def database_proxy():
-    proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
-    original = connection.settings_dict["PORT"]
-    connection.close()
-    connection.settings_dict["PORT"] = proxy.port
-    yield proxy
-    proxy.restore()
-    connection.close()
-    connection.settings_dict["PORT"] = original
-    proxy.close()
 
 
 def body(response):

@@ -139,7 +139,6 @@ def test_make_run_starts_the_embedded_redis_when_none_is_installed(tmp_path):
         process.wait(timeout=10)
     assert stopped, "processes of make run outlived Ctrl-C:\n" + console.text()
     assert redis_stopped, "the Redis make run started outlived Ctrl-C"
-    assert process.returncode == 130
 
 
 def test_a_redis_server_older_than_7_on_path_is_passed_over_for_the_embedded_one(tmp_path):

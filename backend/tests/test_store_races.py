@@ -1,0 +1,135 @@
+"""Races and recoveries of the store, each made to happen at a chosen moment in one process,
+against the real PostgreSQL and a redis-server of the test's own where Redis must break."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from sessions_api.models import Session
+from sessions_api.ops.cleanup import sessions_cleanup
+from sessions_api.services import Caller, account_subscription_set, users_sessions_revoke
+from sessions_api.store import session_store
+
+from .support.breakers import cooldown_passes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SERVICE = Caller(actor="service:test")
+
+
+def test_a_recovery_never_runs_a_call_twice(api, own_redis):
+    own_redis.stop()
+    with pytest.raises(Exception):  # noqa: B017 - any store error
+        session_store.session_call(session_store.hot.ping)
+    own_redis.start()
+    cooldown_passes()
+    client = session_store.hot.client
+    assert session_store.session_call(client.incr, "counted") == 1
+    assert session_store.redis_call(client.incr, "counted") == 2
+
+
+def test_a_backchannel_logout_right_after_an_outage_is_accepted(api, own_redis, backchannel,
+                                                                fake_auth0):
+    logout_token, post = backchannel
+    token = api.create("auth0|alice")["token"]
+    own_redis.stop()
+    assert api.current(token).status_code == 200  # from the audit copy
+    own_redis.start()
+    cooldown_passes()
+    assert post(logout_token()).status_code == 200
+    assert api.current(token).json()["code"] == "session_revoked"
+
+
+def test_a_session_recorded_as_expired_stays_expired_when_the_timeout_grows(api, settings,
+                                                                            redis_conn):
+    token = api.create("auth0|alice")["token"]
+    Session.objects.update(last_activity_at=datetime.now(UTC) - timedelta(hours=9))
+    redis_conn.flushdb()  # so the cleanup goes by the audit copy's activity
+    assert sessions_cleanup(dry_run=False, batch_size=100)["expired"] == 1
+    settings.SESSIONS_API = {**settings.SESSIONS_API, "IDLE_TIMEOUT": 86400}
+    redis_conn.flushdb()
+    assert api.current(token).json()["code"] == "session_expired"
+
+
+def test_a_downgrade_during_a_restore_is_not_undone(api, monkeypatch, redis_conn):
+    """The restore reads the row, then the plan is downgraded (no copy in Redis to update),
+    then the restore writes what it read: the re-check after the write publishes the change."""
+    token = api.create("auth0|alice")["token"]
+    account_subscription_set(subject="auth0|alice", plan="pro", status="active", caller=SERVICE)
+    redis_conn.flushdb()
+    audit_state = session_store._audit_state
+
+    def audit_state_then_downgrade(token_hash):
+        found = audit_state(token_hash)
+        account_subscription_set(subject="auth0|alice", plan="free", status="canceled",
+                                 caller=SERVICE)
+        return found
+
+    monkeypatch.setattr(session_store, "_audit_state", audit_state_then_downgrade)
+    assert api.current(token).json()["subscription_plan"] == "pro"  # read before the change
+    monkeypatch.undo()
+    shown = api.current(token).json()
+    assert (shown["subscription_plan"], shown["subscription_status"]) == ("free", "canceled")
+
+
+def test_a_deactivation_during_a_create_ends_the_new_session(fake_auth0, monkeypatch, api):
+    """The create is held inside its transaction; meanwhile the user is deactivated. The
+    deactivation waits for the create (it holds the user row), then revokes its session."""
+    first = api.create("auth0|alice")["token"]
+    user = Session.objects.get().account.user
+    reached, go = threading.Event(), threading.Event()
+    publish_new = session_store.publish_new
+
+    def held_publish_new(session, record, **kwargs):
+        reached.set()
+        assert go.wait(10), "the test never let the create go on"
+        publish_new(session, record, **kwargs)
+
+    monkeypatch.setattr(session_store, "publish_new", held_publish_new)
+    created = {}
+
+    def create():
+        try:
+            created["response"] = Client().post(
+                "/api/sessions/create/", content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {fake_auth0.token('auth0|alice')}")
+        finally:
+            connection.close()
+
+    def deactivate():
+        try:
+            user.is_active = False
+            user.save()
+        finally:
+            connection.close()
+
+    creating = threading.Thread(target=create)
+    creating.start()
+    assert reached.wait(10), "the create never reached its hot copy"
+    deactivating = threading.Thread(target=deactivate)
+    deactivating.start()
+    deactivating.join(1.0)
+    go.set()
+    creating.join(10)
+    deactivating.join(10)
+    response = created["response"]
+    if response.status_code == 201:
+        assert api.current(response.json()["token"]).json()["code"] == "session_revoked"
+    else:
+        assert response.json()["code"] == "token_invalid"
+    assert api.current(first).json()["code"] == "session_revoked"
+
+
+def test_a_bulk_deactivation_is_ended_by_one_call(api):
+    alice = [api.create("auth0|alice")["token"] for _ in range(2)]
+    bob = api.create("auth0|bob")["token"]
+    users = get_user_model().objects.filter(session_account__subject="auth0|alice")
+    users.update(is_active=False)  # sends no signal: the sessions are still alive
+    assert api.current(alice[0]).status_code == 200
+    assert users_sessions_revoke(users=users, caller=SERVICE) == 2
+    assert [api.current(token).json()["code"] for token in alice] == ["session_revoked"] * 2
+    assert api.current(bob).status_code == 200
