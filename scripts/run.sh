@@ -85,5 +85,9 @@ cat <<MSG
 
 MSG
 
-wait -n "${pids[@]}"
-echo "A process of the service stopped; shutting the rest down." >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+# A process that handled Ctrl-C itself ends with 0; anything else means one failed.
+if [ "$status" -ne 0 ]; then
+  echo "A process of the service stopped (exit status $status); shutting the rest down." >&2
+fi
