@@ -113,6 +113,7 @@ async function unwrap<T>(pending: Promise<FetchResult<T>>): Promise<{ data: T; r
 const sessionHeader = (token: string) => ({ Authorization: `Session ${token}` });
 const RENEWABLE = new Set(["session_expired", "session_missing"]);
 const REFRESH_LOCK = "session-service.refresh";
+const RENEW_LOCK = "session-service.renew";
 
 export function createSessionClient(options: SessionClientOptions): SessionClient {
   const store = options.tokenStore ?? memoryTokenStore();
@@ -261,8 +262,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       throw error;
     }
     const replaced = last;
+    // Tabs sharing the token all see it expire: the first renews, the others take its session.
+    const renewOnce = async () => {
+      const now = await store.get();
+      if (now && now !== sent.token) return now;
+      return renewSession(replaced);
+    };
     try {
-      return { token: await renewSession(replaced), renewed: true };
+      return { token: await (locks ? locks.request(RENEW_LOCK, renewOnce) : renewOnce()), renewed: true };
     } catch (cause) {
       await forget("expired");
       throw new SessionApiError(error, { cause });

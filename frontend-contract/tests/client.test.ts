@@ -501,6 +501,31 @@ describe("refresh", () => {
   });
 });
 
+describe("tabs sharing one token", () => {
+  it("renew an expired session once: the second tab takes the first one's new session", async () => {
+    let queue = Promise.resolve();
+    const locks = {
+      request<T>(_name: string, callback: () => Promise<T>): Promise<T> {
+        const run = queue.then(callback);
+        queue = run.then(() => undefined, () => undefined);
+        return run;
+      },
+    };
+    const getAccessToken = vi.fn(async () => "at-alice");
+    const first = client({ locks, getAccessToken });
+    const second = client({ locks, getAccessToken });
+    await first.createSession("at-alice");
+    service.expireAll();
+
+    const [one, two] = await Promise.all([first.current(), second.current()]);
+
+    expect(service.count("POST", "/api/sessions/create/")).toBe(2);
+    expect(getAccessToken).toHaveBeenCalledTimes(1);
+    expect(two.id).toBe(one.id);
+    expect(service.isLive((await store.get())!)).toBe(true);
+  });
+});
+
 describe("other sessions", () => {
   it("lists, signs out the others and revokes one", async () => {
     const api = client();
