@@ -39,9 +39,12 @@ def answers(port: int) -> bool:
 
 def running_server(port: int) -> str:
     """``Redis 7.0.15`` or ``Valkey 9.1.2``; exits when it is too old to run the store."""
-    client = redis.Redis(host=HOST, port=port, socket_timeout=2)
+    client = redis.Redis(host=HOST, port=port, socket_timeout=2, protocol=2)  # any version
     try:
         info = client.info("server")
+    except redis.RedisError as error:
+        fail(f"Something answers on {HOST}:{port} but not as a Redis would ({error}). "
+             "Set RUN_REDIS_PORT to a free port, or REDIS_URL to your Redis.")
     finally:
         client.close()
     name, version = (("Valkey", info["valkey_version"]) if "valkey_version" in info

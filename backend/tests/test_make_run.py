@@ -163,3 +163,45 @@ def test_a_redis_server_older_than_7_on_path_is_passed_over_for_the_embedded_one
             pid = int(pidfile.read_text())
             os.kill(pid, signal.SIGTERM)
             assert wait_until(lambda: not alive(pid), timeout=10)
+
+
+class OldRedis:
+    """Answers like a Redis 6.2 would: INFO names the version, anything else is OK."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                while request := connection.recv(65536):
+                    if b"INFO" in request.upper():
+                        info = b"# Server\r\nredis_version:6.2.14\r\n"
+                        connection.sendall(b"$%d\r\n%s\r\n" % (len(info), info))
+                    else:
+                        connection.sendall(b"+OK\r\n")
+
+    def close(self):
+        self.listener.close()
+
+
+def test_an_old_redis_on_the_port_is_refused_naming_what_is_missing(tmp_path):
+    old = OldRedis()
+    try:
+        result = subprocess.run(
+            [str(REPO / ".venv/bin/python"), "scripts/local_redis.py"], cwd=REPO, timeout=30,
+            env={"PATH": os.environ["PATH"], "RUN_DIR": str(tmp_path),
+                 "RUN_REDIS_PORT": str(old.port)}, capture_output=True, text=True)
+    finally:
+        old.close()
+    assert result.returncode == 1
+    assert (f"The Redis 6.2.14 answering on 127.0.0.1:{old.port} is too old: the session "
+            "store's Lua scripts need Redis 7.0 or later") in result.stderr
+    assert "RUN_REDIS_PORT" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "redis").exists()
