@@ -6,8 +6,9 @@ so that every worker answers it."""
 import time
 
 import pytest
+from django.db import connection
 
-from .support.servers import RedisServer
+from .support.servers import RedisServer, TcpProxy
 from .support.web import WebInstance, production_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -103,3 +104,62 @@ def test_a_read_only_replica_is_a_store_error_for_every_worker(web, redis_server
     assert web.statuses(token) == {401}
     shown = {web.current(other)[1]["data"].get("at") for _ in range(12)}
     assert shown == ({"replica"} if updated == 200 else {None})
+
+
+@pytest.fixture
+def cut_off(redis_server, fake_auth0):
+    """Gunicorn (three workers) reaching Redis and PostgreSQL through proxies the test cuts."""
+    redis_proxy = TcpProxy(redis_server.port)
+    database_proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
+    env = production_env(fake_auth0, redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
+                         database_port=database_proxy.port, SESSION_REPAIR_LAG="0",
+                         SESSION_BREAKER_COOLDOWN="1")
+    instance = WebInstance(env, workers=3)
+    yield instance, redis_proxy, database_proxy
+    instance.stop()
+    for proxy in (redis_proxy, database_proxy):
+        proxy.close()
+
+
+def test_after_a_repaired_redis_outage_a_database_outage_leaves_redis_serving(cut_off,
+                                                                             fake_auth0):
+    web, redis_proxy, database_proxy = cut_off
+    live, out = sign_in(web, fake_auth0, "auth0|ann"), sign_in(web, fake_auth0, "auth0|bob")
+    redis_proxy.cut()
+    assert web.statuses(live, calls=36) == {200}  # every worker falls back to the audit copy
+    assert web.logout(out) == 204  # recorded in the audit copy alone
+    time.sleep(1.2)  # past the breakers' cooldown and the clock margin
+    redis_proxy.restore()
+    assert web.current(live)[0] == 200  # one worker recovers and repairs
+    database_proxy.cut()
+    try:
+        assert web.statuses(live) == {200}
+        assert web.statuses(out) == {401}
+    finally:
+        database_proxy.restore()
+
+
+def test_a_change_one_instance_made_alone_reaches_redis_within_the_repair_lag(
+        redis_server, fake_auth0):
+    """A partition: instance A cannot reach Redis, B can. A logout made on A is recorded in the
+    audit copy alone; B serves the old copy until a repair pass applies it."""
+    proxy = TcpProxy(redis_server.port)
+    lag = 1.0
+    a = WebInstance(production_env(fake_auth0, redis_url=f"redis://127.0.0.1:{proxy.port}/0",
+                                   SESSION_REPAIR_LAG=str(lag)))
+    b = WebInstance(production_env(fake_auth0, redis_url=redis_server.url,
+                                   SESSION_REPAIR_LAG=str(lag)))
+    try:
+        token = sign_in(b, fake_auth0, "auth0|ann")
+        assert a.current(token)[0] == 200
+        proxy.cut()
+        assert a.logout(token) == 204
+        cut_at = time.monotonic()
+        while b.current(token)[0] == 200:
+            assert time.monotonic() - cut_at < lag + 1.0, "B still serves the logged-out copy"
+            time.sleep(0.05)
+        assert b.statuses(token, calls=5) == {401}
+    finally:
+        for instance in (a, b):
+            instance.stop()
+        proxy.close()

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings as django_settings
@@ -100,8 +101,11 @@ class WebInstance:
         return self.call("PATCH", "/api/sessions/update/", auth=f"Session {token}", body=body)
 
     def statuses(self, token: str, calls: int | None = None) -> set[int]:
-        """``/current`` answered this many times (enough to reach every worker)."""
-        return {self.current(token)[0] for _ in range(calls or self.workers * 4)}
+        """``/current`` answered this many times, several at once so that every worker takes
+        some (one sync worker answering them all would prove nothing of the others)."""
+        count = calls or self.workers * 6
+        with ThreadPoolExecutor(max_workers=self.workers * 2) as pool:
+            return set(pool.map(lambda _: self.current(token)[0], range(count)))
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
