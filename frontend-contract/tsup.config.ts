@@ -8,7 +8,7 @@ const shared = {
   sourcemap: true,
   target: "es2022",
   outDir: "dist",
-  external: ["react", "openapi-fetch"],
+  external: ["react", "openapi-fetch", "eventsource-parser"],
 };
 
 export default defineConfig([

@@ -1,6 +1,7 @@
 import createClient from "openapi-fetch";
 
 import { errorFromResponse, networkError, SessionApiError, sessionMissingError } from "./errors";
+import { followEvents } from "./events";
 import type { paths } from "./schema";
 import { browserLocks, browserTabChannel, type LockManagerLike, type TabChannel, type TabMessage } from "./tabs";
 import { memoryTokenStore, type TokenStore } from "./token-store";
@@ -34,6 +35,8 @@ export interface SessionClientOptions {
   locks?: LockManagerLike | null;
   /** Injected for tests and non-browser hosts; defaults to `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** The event stream for `listen()`; defaults to `<baseUrl>/api/sessions/events/`. */
+  eventsUrl?: string;
 }
 
 export interface UpdateOptions {
@@ -89,6 +92,12 @@ export interface SessionClient {
    * rethrows `error` once the client has signed out, exactly as the client's own calls do.
    */
   recover(error: SessionApiError, sent: Authorization): Promise<{ token: string; renewed: boolean }>;
+  /**
+   * Follows the session's event stream (`GET /api/sessions/events/`): changes made elsewhere
+   * are published at once, a revocation signs out at once, an expiry goes through renewal, a
+   * rotation reconnects with the new token. Ends by itself on sign-out; returns the way to stop.
+   */
+  listen(): () => void;
   /** Stops listening to other tabs. */
   close(): void;
 }
@@ -462,6 +471,39 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   const unsubscribeTabs = tabs?.subscribe((message) => void onTabMessage(message));
 
+  function listen(): () => void {
+    const controller = new AbortController();
+    void followEvents(
+      {
+        url: options.eventsUrl ?? `${options.baseUrl.replace(/\/$/, "")}/api/sessions/events/`,
+        fetch: (input, init) => (options.fetch ?? globalThis.fetch)(input, init),
+        authorization,
+        recover: (error, sent) => recover(error, sent),
+        updated(session, sent) {
+          if (sent.generation !== generation) return;
+          last = session;
+          emit(session);
+          // The event carries no ETag: read it, so the next If-Match is not a stale one.
+          void current().catch(() => undefined);
+        },
+        async revoked(sent) {
+          if (sent.generation === generation) await forget("revoked");
+        },
+        expired: () => readCurrent(),
+        sleep: (ms, signal) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      },
+      controller.signal,
+    );
+    return () => controller.abort();
+  }
+
   return {
     createSession,
     signIn,
@@ -481,6 +523,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     },
     authorization,
     recover: (error, sent) => recover(error, sent),
+    listen,
     close: () => unsubscribeTabs?.(),
   };
 }

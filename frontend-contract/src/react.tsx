@@ -113,6 +113,8 @@ export interface SessionProviderProps {
   refetchOnFocus?: boolean;
   /** At most one such refetch per this many milliseconds. */
   refetchThrottleMs?: number;
+  /** Follow the session's event stream while signed in (`client.listen()`). */
+  live?: boolean;
   children?: ReactNode;
 }
 
@@ -123,6 +125,7 @@ export function SessionProvider({
   autoCreate = false,
   refetchOnFocus = true,
   refetchThrottleMs = 2_000,
+  live = false,
   children,
 }: SessionProviderProps) {
   const store = useMemo(() => createSessionStore(client), [client]);
@@ -150,6 +153,8 @@ export function SessionProvider({
       document.removeEventListener("visibilitychange", refetch);
     };
   }, [store, client, signedIn, refetchOnFocus, refetchThrottleMs]);
+
+  useEffect(() => (live && signedIn ? client.listen() : undefined), [client, live, signedIn]);
 
   // At `expires_at` the service answers `session_expired`: renewed or signed out, not left stale.
   const expiresAt = session?.expires_at;

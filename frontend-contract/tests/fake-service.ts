@@ -39,10 +39,46 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   });
 }
 
+/** One open `GET /api/sessions/events/` stream, driven by the test. */
+export interface EventStream {
+  token: string;
+  send(event: string, data?: unknown): void;
+  comment(text: string): void;
+  end(): void;
+}
+
+function openStream(token: string): { stream: EventStream; response: Response } {
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const write = (text: string) => {
+    try {
+      controller.enqueue(encoder.encode(text));
+    } catch {
+      // The client went away.
+    }
+  };
+  const stream: EventStream = {
+    token,
+    send: (event, data = {}) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    comment: (text) => write(`: ${text}\n\n`),
+    end: () => {
+      try {
+        controller.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+  const response = new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store" } });
+  return { stream, response };
+}
+
 export function createFakeService() {
   const requests: RecordedRequest[] = [];
   const live = new Map<string, Session>();
   const dead = new Map<string, "session_expired" | "session_revoked">();
+  const streams: EventStream[] = [];
   const held: { match: (request: RecordedRequest) => boolean; release: Promise<void> }[] = [];
   const versions = new Map<string, number>();
   let serial = 0;
@@ -105,6 +141,11 @@ export function createFakeService() {
     if (found instanceof Response) return found;
     const token = request.authorization!.slice("Session ".length);
     switch (key) {
+      case "GET /api/sessions/events/": {
+        const { stream, response } = openStream(token);
+        streams.push(stream);
+        return response;
+      }
       case "GET /api/sessions/current/":
         return json(found, 200, { ETag: etagOf(found) });
       case "PATCH /api/sessions/current/": {
@@ -191,6 +232,10 @@ export function createFakeService() {
       if (session) versions.set(session.id, (versions.get(session.id) ?? 0) + 1);
     },
     isLive: (token: string) => live.has(token),
+    /** The event streams opened so far, oldest first. */
+    streams,
+    /** The session a live token names, to change it behind the client's back. */
+    sessionOf: (token: string) => live.get(token),
     /** How long from now the sessions created next say they last (`expires_at`). */
     setLifetime(ms: number) {
       lifetimeMs = ms;

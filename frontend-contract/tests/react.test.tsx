@@ -221,6 +221,25 @@ describe("useSession", () => {
     expect(mounts).toBe(1);
   });
 
+  it("with live, follows the event stream while signed in and stops on sign-out", async () => {
+    await client.createSession("at-alice");
+    const stop = vi.fn();
+    const listen = vi.spyOn(client, "listen").mockReturnValue(stop);
+    const { result } = renderHook(() => useSession(), {
+      wrapper: ({ children }: { children: ReactNode }) => (
+        <SessionProvider client={client} live>
+          {children}
+        </SessionProvider>
+      ),
+    });
+    await waitFor(() => expect(result.current.status).toBe("authenticated"));
+    expect(listen).toHaveBeenCalledTimes(1);
+
+    await act(() => result.current.logout());
+
+    expect(stop).toHaveBeenCalledTimes(1);
+  });
+
   it("refuses to run outside a provider", () => {
     vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(() => renderHook(() => useSession())).toThrow(/SessionProvider/);
