@@ -22,6 +22,7 @@ _AUTHORIZATION = re.compile(r"(?i:\b(?:bearer|service)\s+)[A-Za-z0-9._~+/=-]{16,
 _HASH = re.compile(r"[0-9a-f]{64}")  # SHA-256 token hashes
 MASK = "[redacted]"
 _PLAIN = (int, float, bool, type(None))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def redact(text: str) -> str:
@@ -33,6 +34,16 @@ def redact(text: str) -> str:
     if "bearer" in lowered or "service" in lowered:
         text = _AUTHORIZATION.sub(MASK, text)
     return _HASH.sub(MASK, text)
+
+
+def access_record(logger: logging.Logger, method: str, path: str, status: int,
+                  duration_ms: float, session_id: str | None) -> logging.LogRecord:
+    """The access line of one request (``path`` already redacted), as ``Logger.info`` would
+    make it, without looking up the caller's source line."""
+    return logger.makeRecord(
+        logger.name, logging.INFO, __file__, 0, "%s %s %s", (method, path, status), None,
+        extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms,
+               "session_id": session_id})
 
 
 class RequestIdFilter(logging.Filter):
@@ -49,9 +60,24 @@ class JsonFormatter(logging.Formatter):
     An exception is reduced to its type and message: log lines never carry a stack trace.
     """
 
+    _last_second = (None, "")  # (epoch second, its text), replaced whole: threads share it
+
+    def _time(self, created: float) -> str:
+        """``2026-12-04T03:27:10.737+00:00``; the part up to the second is formatted once per
+        second."""
+        second = int(created)
+        micros = round((created - second) * 1e6)  # rounded as datetime.fromtimestamp does
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        cached, text = self._last_second
+        if second != cached:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._last_second = (second, text)
+        return f"{text}.{micros // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -63,4 +89,4 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             entry["error"] = f"{type(error).__name__}: {error}"
-        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return redact(_ENCODER.encode(entry))

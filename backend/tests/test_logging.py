@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -93,3 +94,24 @@ def test_a_token_put_in_a_url_never_reaches_a_log_record(api, caplog):
     [line] = [r for r in caplog.records if r.name == "sessions_api.access" and r.status == 404]
     assert line.path == "/api/sessions/[redacted]/"
     assert token not in line.getMessage()
+
+
+@pytest.mark.parametrize("created", [1764820030.0, 1764820030.7379, 1764820030.9999996,
+                                     1.5e9 + 0.001])
+def test_the_time_is_iso_8601_with_milliseconds(created):
+    record = logging.makeLogRecord({"name": "sessions_api.test", "msg": "m", "created": created})
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    formatter = JsonFormatter()
+    assert json.loads(formatter.format(record))["time"] == expected
+    assert json.loads(formatter.format(record))["time"] == expected  # and from its cache
+
+
+def test_the_access_line_is_the_record_logger_info_would_make(api, caplog):
+    token = api.create()["token"]
+    with caplog.at_level(logging.INFO, logger="sessions_api.access"):
+        api.current(token)
+    [line] = [r for r in caplog.records if r.name == "sessions_api.access"
+              and r.getMessage().startswith("GET")]
+    assert (line.levelno, line.getMessage()) == (logging.INFO, "GET /api/sessions/current/ 200")
+    assert (line.method, line.path, line.status) == ("GET", "/api/sessions/current/", 200)
+    assert line.session_id == api.current(token).json()["id"]
