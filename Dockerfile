@@ -23,7 +23,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/session-service-metrics
 # Home is /app/var, the one writable directory (beat's schedule, gunicorn's control socket).
-RUN useradd --system --user-group --uid 10001 --home-dir /app/var --no-create-home app \
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /app/var --no-create-home app \
  && mkdir -p /app/var \
  && chown app:app /app/var
 COPY --from=build /opt/venv /opt/venv
@@ -32,7 +33,7 @@ WORKDIR /app/backend
 COPY backend/manage.py ./
 COPY backend/config config
 COPY backend/accounts accounts
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["docker-entrypoint", "healthcheck"]
