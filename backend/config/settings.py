@@ -175,6 +175,12 @@ CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "if-none-matc
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+if not os.environ.get("CELERY_BROKER_URL") and _list("REDIS_SENTINELS"):
+    # The broker follows the same primary as the store (kombu's Sentinel transport).
+    _db = REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.count("/") > 2 else "0"
+    CELERY_BROKER_URL = ";".join(f"sentinel://{node}/{_db}" for node in _list("REDIS_SENTINELS"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "master_name": os.environ.get("REDIS_SENTINEL_MASTER") or "mymaster"}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE

@@ -21,9 +21,10 @@ def free_port() -> int:
 class RedisServer:
     """A redis-server of the test's own on a free loopback port: stop, start, flush at will."""
 
-    def __init__(self):
+    def __init__(self, *extra_args: str):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="session-redis-")
+        self.extra_args = list(extra_args)
         self.process = None
         self.start()
 
@@ -37,7 +38,7 @@ class RedisServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+             "--appendonly", "no", "--dir", self.dir, *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -160,3 +161,57 @@ class TcpProxy:
         self.closed = True
         self.cut()
         self.listener.close()
+
+
+class Sentinels:
+    """Three redis-sentinel processes on free loopback ports watching ``primary_port`` as
+    ``mymaster``, quick to decide (1 s down-after)."""
+
+    master = "mymaster"
+
+    def __init__(self, primary_port: int, count: int = 3):
+        self.dir = tempfile.mkdtemp(prefix="session-sentinel-")
+        self.ports = [free_port() for _ in range(count)]
+        self.processes = []
+        for port in self.ports:
+            config = os.path.join(self.dir, f"sentinel-{port}.conf")
+            with open(config, "w") as file:
+                file.write(f"port {port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                           f"sentinel monitor {self.master} 127.0.0.1 {primary_port} 2\n"
+                           f"sentinel down-after-milliseconds {self.master} 1000\n"
+                           f"sentinel failover-timeout {self.master} 5000\n")
+            self.processes.append(subprocess.Popen(
+                ["redis-server", config, "--sentinel"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.wait(lambda: all(
+            self.client(port).sentinel_master(self.master)["num-other-sentinels"] == count - 1
+            and self.client(port).sentinel_slaves(self.master) for port in self.ports))
+
+    @property
+    def addresses(self) -> str:
+        return ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    @staticmethod
+    def client(port: int) -> redis.Redis:
+        return redis.Redis(port=port, decode_responses=True, socket_timeout=2)
+
+    def primary_port(self) -> int:
+        return int(self.client(self.ports[0]).sentinel_get_master_addr_by_name(self.master)[1])
+
+    @staticmethod
+    def wait(condition, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the sentinels did not get there in time")
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
