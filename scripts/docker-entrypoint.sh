@@ -27,8 +27,10 @@ fi
 
 case "$role" in
   web)
-    # No gunicorn access log: the app writes one JSON line per request.
-    exec gunicorn config.wsgi:application --bind "${HOST:-0.0.0.0}:${PORT:-8000}" \
+    # As make serve: config/gunicorn.py keeps gunicorn's access log off (the app writes one
+    # JSON line per request).
+    exec gunicorn -c config/gunicorn.py config.wsgi:application \
+      --bind "${HOST:-0.0.0.0}:${PORT:-8000}" \
       --workers "${WEB_WORKERS:-3}" --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" "$@"
     ;;
   worker)

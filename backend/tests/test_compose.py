@@ -130,8 +130,9 @@ def fake_commands(tmp_path):
 
 def test_the_entrypoint_migrates_only_when_asked(fake_commands):
     assert fake_commands("web") == [
-        "gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers 3 "
+        "gunicorn -c config/gunicorn.py config.wsgi:application --bind 0.0.0.0:8000 --workers 3 "
         "--forwarded-allow-ips 127.0.0.1"]
+    assert (REPO / "backend" / "config" / "gunicorn.py").exists()  # the image copies config/
     assert fake_commands("web", MIGRATE="1")[0] == "python manage.py migrate --noinput"
     assert fake_commands("worker", "--concurrency", "2") == [
         "celery -A config worker --loglevel INFO --concurrency 2"]
