@@ -189,3 +189,15 @@ def test_nothing_but_the_hash_is_stored(api, redis_conn):
     assert all(secret not in str(value) for value in row.values())
     for event in SessionEvent.objects.values():
         assert all(secret not in str(value) for value in event.values())
+
+
+def test_create_and_refresh_answer_with_the_etag_of_current(api, fake_auth0):
+    created = api.call("POST", "/api/sessions/create/", bearer=fake_auth0.token("auth0|alice"))
+    token = created.json()["token"]
+    assert created["ETag"] == api.current(token)["ETag"]
+    first = api.update(token, {"data": {"tab": 1}}, headers={"HTTP_IF_MATCH": created["ETag"]})
+    assert first.status_code == 200  # the first write can be conditional
+    refreshed = api.call("POST", "/api/sessions/refresh/", session=token)
+    assert refreshed["ETag"] == api.current(refreshed.json()["token"])["ETag"]
+    assert api.update(refreshed.json()["token"], {"data": {"tab": 2}},
+                      headers={"HTTP_IF_MATCH": created["ETag"]}).status_code == 412

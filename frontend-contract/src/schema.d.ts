@@ -675,6 +675,8 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The session's version: send it back as If-Match with an update. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -757,6 +759,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The session's version: send it back as If-Match with an update. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -837,6 +841,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The session's version: send it back as If-Match with an update. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1032,6 +1038,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The session's version: send it back as If-Match with an update. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1103,6 +1111,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The session's version: send it back as If-Match with an update. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -88,11 +88,16 @@ SESSION_AUTH = ("session_missing", "session_invalid", "session_expired", "sessio
                 "store_unavailable")
 BODY = ("validation_error", "payload_too_large", "unsupported_media_type")
 
+ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201],
+    description="The session's version: send it back as If-Match with an update.")
+
 CREATE = {
     "operation_id": "session_create",
     "summary": "Exchange an Auth0 access token (Authorization: Bearer) for a session.",
     "request": SessionCreateSerializer,
     "auth": [{"bearerAuth": []}],
+    "parameters": [ETAG],
     "responses": responses(
         {201: SessionCreatedSerializer}, "token_missing", "token_invalid", "token_expired",
         *BODY, "unknown_field", "not_found", "rate_limited", "store_unavailable",
@@ -101,6 +106,7 @@ CREATE = {
 CURRENT = {
     "operation_id": "session_current",
     "summary": "The current session; counts as activity.",
+    "parameters": [ETAG],
     "responses": responses({200: SessionSerializer}, *SESSION_AUTH),
 }
 UPDATE = {
@@ -108,7 +114,8 @@ UPDATE = {
     "summary": "Change client-writable fields, all or nothing.",
     "request": SessionUpdateSerializer,
     "parameters": [OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                    description="ETag of /current; 412 when the session changed.")],
+                                    description="ETag of /current; 412 when the session changed."),
+                   ETAG],
     "responses": responses({200: SessionSerializer}, *SESSION_AUTH, *BODY, "unknown_field",
                            "field_not_writable", "not_found", "precondition_failed"),
 }
@@ -179,6 +186,7 @@ REFRESH = {
     "operation_id": "session_refresh",
     "summary": "Rotate the token: the old one is dead at once; the absolute expiry does not move.",
     "request": None,
+    "parameters": [ETAG],
     "responses": responses({200: SessionCreatedSerializer}, *SESSION_AUTH, *BODY,
                            "unknown_field"),
 }

@@ -3,24 +3,16 @@ fields, values. Nothing is applied until all of it passed."""
 
 import json
 import uuid
-from dataclasses import dataclass, field
 
 from ..conf import session_settings
 from ..errors import ApiError
+from ..services.update import SessionChanges
 
 USER_LEVEL_BOOLEANS = ("needs_onboarding", "onboarding_completed")
 WRITABLE = {*USER_LEVEL_BOOLEANS, "subscription_plan", "tenant_id", "data"}
 SERVER_ONLY = {
     "id", "user", "tenant", "subscription_status", "created_at", "last_activity_at", "expires_at",
 }
-
-
-@dataclass
-class SessionChanges:
-    account: dict = field(default_factory=dict)  # user-level: seen by every session of the user
-    tenant_id: uuid.UUID | None = None
-    tenant_given: bool = False
-    data: dict | None = None
 
 
 def body_check(body, known: set[str]) -> dict:

@@ -29,7 +29,7 @@ from .abuse import unknown_token_note
 from .authentication import SessionTokenAuthentication, session_authenticate
 from .caller import caller_of
 from .parsers import StrictJSONParser
-from .validation import body_check, tenant_id_parse
+from .validation import body_check, tenant_id_parse, update_validate
 
 CREATE_FIELDS = {"tenant_id"}
 
@@ -43,8 +43,7 @@ def session_response(record: HotRecord, *, status: int = 200, token: str | None 
                 f'"expires_at":"{expires_at}","session":{body}}}')
     response = HttpResponse(body, status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
-    if token is None:
-        response["ETag"] = record.etag
+    response["ETag"] = record.etag  # create and refresh too, so If-Match works from the start
     return response
 
 
@@ -120,7 +119,8 @@ class SessionCurrentApi(SessionApiView):
 
     @extend_schema(**schema.UPDATE)
     def patch(self, request):
-        record = session_update(token_hash=request.auth.token_hash, body=request.data,
+        record = session_update(token_hash=request.auth.token_hash,
+                                changes=update_validate(request.data),
                                 if_match=request.META.get("HTTP_IF_MATCH"),
                                 caller=self.caller(request))
         return session_response(record)

@@ -2,10 +2,11 @@
 subscription), which every live session of the user shows on its next call."""
 
 import logging
+import uuid
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from ..api.validation import SessionChanges, update_validate
 from ..errors import ApiError
 from ..models import Account, Session, SessionEvent
 from ..store import session_store
@@ -19,8 +20,18 @@ from .revoke import account_for_subject
 logger = logging.getLogger("sessions_api.sessions")
 
 
-def session_update(*, token_hash: str, body, if_match: str | None, caller: Caller) -> HotRecord:
-    changes = update_validate(body)
+@dataclass
+class SessionChanges:
+    """A checked update body (``api/validation.py`` builds it)."""
+
+    account: dict = field(default_factory=dict)  # user-level: seen by every session of the user
+    tenant_id: uuid.UUID | None = None
+    tenant_given: bool = False
+    data: dict | None = None
+
+
+def session_update(*, token_hash: str, changes: SessionChanges, if_match: str | None,
+                   caller: Caller) -> HotRecord:
     session_store.ensure_writable()
     updated = database_call(_session_update, token_hash=token_hash, changes=changes,
                             if_match=if_match, caller=caller)
