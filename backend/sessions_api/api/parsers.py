@@ -2,7 +2,7 @@ from rest_framework.parsers import BaseParser
 
 from ..conf import session_settings
 from ..errors import ApiError
-from .strict_json import json_loads_strict
+from ..strict_json import json_loads_strict
 
 
 class StrictJSONParser(BaseParser):

@@ -7,8 +7,8 @@ deeper than the limit, ``\\u0000`` and lone surrogates, invalid UTF-8.
 import json
 import math
 
-from ..conf import session_settings
-from ..errors import ApiError
+from .conf import session_settings
+from .errors import ApiError
 
 
 def _bad(detail: str) -> ApiError:
