@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from sessions_api.api.metrics_view import metrics_render
 from sessions_api.ops.figures import auth_failures, metrics_snapshot_record, session_metrics_collect
@@ -161,3 +162,48 @@ def test_multiprocess_mode_adds_up_every_worker(tmp_path, monkeypatch):
     rendered = metrics_render()[0].decode()
     assert 'session_create_total{code="ok"} 2.0' in rendered
     assert "session_store_circuit_state" in rendered
+
+
+OBSERVE_THREE = """
+from sessions_api.metrics import REQUEST_LATENCY, VALIDATE_OUTCOMES
+for seconds in (0.0003, 0.005, 3.0):  # 0.005 is a bucket's bound: "le" holds it
+    REQUEST_LATENCY.labels("sessions_api:current", "GET").observe(seconds)
+VALIDATE_OUTCOMES.labels("ok").inc()
+VALIDATE_OUTCOMES.labels("ok").inc(2)
+"""
+
+
+def test_multiprocess_figures_added_up_in_a_worker_are_written_exactly(tmp_path, monkeypatch):
+    """Sums and buckets written in batches read as observe() would have written them."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    subprocess.run([sys.executable, "-c", OBSERVE_THREE], cwd=BACKEND, env=os.environ,
+                   check=True)
+    found = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+             for family in text_string_to_metric_families(metrics_render()[0].decode())
+             for sample in family.samples}
+    name = "session_http_request_duration_seconds"
+    series = (("endpoint", "sessions_api:current"), ("method", "GET"))
+    for bound, count in (("0.0005", 1), ("0.001", 1), ("0.005", 2), ("2.5", 2), ("+Inf", 3)):
+        assert found[(f"{name}_bucket", tuple(sorted((*series, ("le", bound)))))] == count
+    assert found[(f"{name}_count", series)] == 3
+    assert found[(f"{name}_sum", series)] == pytest.approx(3.0053)
+    assert found[("session_validate_total", (("code", "ok"),))] == 3
+
+
+WAIT_AFTER_COUNTING = f"{COUNT_ONE}; print('counted', flush=True); input()"
+
+
+def test_a_worker_that_stays_alive_writes_its_figures_within_a_second_or_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    worker = subprocess.Popen([sys.executable, "-c", WAIT_AFTER_COUNTING], cwd=BACKEND,
+                              env=os.environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert worker.stdout.readline().strip() == "counted"
+        deadline = time.monotonic() + 5
+        while 'session_create_total{code="ok"} 1.0' not in metrics_render()[0].decode():
+            assert time.monotonic() < deadline, "the live worker never wrote its count"
+            time.sleep(0.1)
+        assert worker.poll() is None  # written by the worker's flush, not at its exit
+    finally:
+        worker.communicate("\n", timeout=10)

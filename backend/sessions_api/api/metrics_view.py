@@ -14,6 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..conf import session_settings
 from ..errors import ApiError, problem_response
+from ..metrics import metrics_flush
 from ..ops.figures import metrics_snapshot_read
 from ..store import session_store
 from ..store.audit import database_breaker
@@ -53,6 +54,7 @@ _live.register(SnapshotCollector())
 def metrics_render() -> tuple[bytes, str]:
     """The Prometheus text exposition of this process (or of all workers, multiprocess)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_flush()  # this process's latest figures; the others' are at most a second old
         counted = CollectorRegistry()
         MultiProcessCollector(counted)
     else:
