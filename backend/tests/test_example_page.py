@@ -1,6 +1,6 @@
 """The example SPA at ``/`` (``config/example_page.py``): served with DEBUG only, and never
 older than its sources (the build embeds a hash of them, recomputed here as
-``frontend-contract/scripts/source-hash.mjs`` computes it)."""
+``frontend-contract/scripts/source-hash.mjs`` computes it; declaration files are left out)."""
 
 import hashlib
 import re
@@ -18,7 +18,7 @@ def source_hash(read=Path.read_bytes) -> str:
         top = FRONTEND_DIR / name
         found = [top] if top.is_file() else [p for p in top.rglob("*") if p.is_file()]
         paths += [p.relative_to(FRONTEND_DIR).as_posix() for p in found
-                  if DIST_DIR not in p.parents]
+                  if DIST_DIR not in p.parents and not p.name.endswith(".d.ts")]
     digest = hashlib.sha256()
     for rel in sorted(paths):
         content = hashlib.sha256(read(FRONTEND_DIR / rel)).hexdigest()
