@@ -1,6 +1,7 @@
 """A stateful property test: random sequences of session calls and store faults against a
-simple model (create, update, refresh, logout, logout everywhere, Redis flush, Redis and
-PostgreSQL outages and recoveries, clock jumps). After every step: no revoked or expired
+simple model (create, update, refresh, logout, logout everywhere, Redis flush, Redis cut off,
+refusing writes at maxmemory, turned into a read-only replica, restarted from an older
+snapshot, PostgreSQL outages and recoveries, clock jumps). After every step: no revoked or expired
 session is accepted, no acknowledged update is lost, and no live session is lost (outside
 the documented double fault)."""
 
@@ -32,6 +33,7 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
             super().__init__()
             own_redis.proxy.restore()  # every example starts with both stores up and empty Redis
             database_proxy.restore()
+            heal(own_redis.client())
             cooldown_passes()
             own_redis.client().flushdb()
             self.traveller = time_machine.travel("2031-01-01T00:00:00Z", tick=False)
@@ -39,11 +41,18 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
             self.users = [f"auth0|{uuid.uuid4().hex[:8]}" for _ in range(2)]
             self.onboarding = {user: True for user in self.users}
             self.sessions = {}  # token -> {"user", "state": live|revoked|expired|uncertain}
-            self.redis_up = self.pg_up = True
+            self.redis = "up"  # or what breaks it: "cut", "full", "replica"
+            self.pg_up = True
+            self.snapshot_taken = False
             self.pending_audit = set()  # revoked while PostgreSQL was down, not yet written
             self.elapsed = 0
 
+        @property
+        def redis_up(self):
+            return self.redis == "up"
+
         def teardown(self):
+            heal(own_redis.client())
             own_redis.proxy.restore()
             database_proxy.restore()
             cooldown_passes()
@@ -130,14 +139,39 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
                 self.sessions[token]["state"] = "uncertain"
             self.pending_audit.clear()
 
-        @rule()
-        def toggle_redis(self):
-            if self.redis_up:
+        @precondition(lambda self: self.redis_up)
+        @rule(how=st.sampled_from(["cut", "full", "replica"]))
+        def break_redis(self, how):
+            if how == "cut":
                 own_redis.proxy.cut()
-            else:
-                own_redis.proxy.restore()
-                cooldown_passes()
-            self.redis_up = not self.redis_up
+            elif how == "full":  # every write refused with OOM; deletes still allowed
+                own_redis.client().config_set("maxmemory-policy", "noeviction")
+                own_redis.client().config_set("maxmemory", 1)
+            else:  # a demoted primary: read-only, its data kept
+                own_redis.client().replicaof("127.0.0.1", 1)
+            self.redis = how
+
+        @precondition(lambda self: not self.redis_up)
+        @rule()
+        def heal_redis(self):
+            own_redis.proxy.restore()
+            heal(own_redis.client())
+            cooldown_passes()
+            self.redis = "up"
+
+        @precondition(lambda self: self.redis_up)
+        @rule()
+        def snapshot_redis(self):
+            own_redis.snapshot()
+            self.snapshot_taken = True
+
+        @precondition(lambda self: self.redis_up and self.snapshot_taken)
+        @rule()
+        def restart_redis_from_its_snapshot(self):
+            own_redis.restart_from_snapshot()
+            for token in self.pending_audit:  # the documented double fault
+                self.sessions[token]["state"] = "uncertain"
+            self.pending_audit.clear()
 
         @rule()
         def toggle_postgres(self):
@@ -176,6 +210,11 @@ def test_sessions_survive_random_faults(api, own_redis, database_proxy, settings
                     if response.status_code == 200:
                         seen = response.json()["needs_onboarding"]
                         assert seen == self.onboarding[session["user"]], "an update was lost"
+
+    def heal(client):
+        if client.info("replication")["role"] != "master":
+            client.replicaof("NO", "ONE")
+        client.config_set("maxmemory", 0)
 
     Faults.TestCase.settings = hypothesis_settings(
         max_examples=int(os.environ.get("FAULT_MODEL_EXAMPLES", "40")), stateful_step_count=20,

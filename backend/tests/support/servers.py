@@ -64,13 +64,20 @@ class RedisServer:
     def snapshot(self) -> None:
         """``BGSAVE``, returning once the RDB file is written."""
         client = self.client()
-        before = client.lastsave()
-        client.bgsave()
         deadline = time.monotonic() + 10
-        while client.lastsave() == before or client.info("persistence")["rdb_bgsave_in_progress"]:
+
+        def saving() -> bool:
             if time.monotonic() > deadline:
                 raise RuntimeError("BGSAVE did not finish")
-            time.sleep(0.02)
+            time.sleep(0.01)
+            return bool(client.info("persistence")["rdb_bgsave_in_progress"])
+
+        while saving():  # a save of Redis's own (a replica's sync) must end first
+            pass
+        saves = client.info("persistence")["rdb_saves"]
+        client.bgsave()
+        while saving() or client.info("persistence")["rdb_saves"] == saves:
+            pass
 
     def restart_from_snapshot(self) -> None:
         """What a crash and a restart with RDB persistence, a restore from backup, or a
