@@ -1,9 +1,10 @@
-"""Every setting of the session app, read at call time.
+"""Every setting of the session app, read at call time through one object.
 
 A value comes from the namespaced dict ``settings.SESSIONS_API`` first, then from the
 environment variable of the same meaning (the names are the public contract), then from the
-default. Nothing is cached, so ``override_settings`` and changed environments take effect at
-once.
+default. Each is resolved once per process and kept (the hot path reads several per request);
+a change of ``SESSIONS_API`` or ``DEBUG`` (``override_settings``, the ``settings`` fixture)
+sends ``setting_changed``, which forgets them all, like DRF's ``api_settings``.
 """
 
 import os
@@ -13,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([smh])\s*$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
@@ -106,11 +109,27 @@ DEV_AUDIENCE = "https://session-service.dev/api"
 
 
 class SessionSettings:
+    def __init__(self):
+        self._resolved: dict[str, Any] = {}
+
+    def reload(self) -> None:
+        self._resolved.clear()
+
     def __getattr__(self, name: str) -> Any:
+        try:
+            return self._resolved[name]
+        except KeyError:
+            pass
         try:
             spec = SETTINGS[name]
         except KeyError:
             raise AttributeError(name) from None
+        value = self._resolve(name, spec)
+        self._resolved[name] = value
+        return value
+
+    @staticmethod
+    def _resolve(name: str, spec: Setting) -> Any:
         overrides = getattr(settings, "SESSIONS_API", {})
         if name in overrides:
             return overrides[name]
@@ -160,3 +179,9 @@ class SessionSettings:
 
 
 session_settings = SessionSettings()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs):
+    if setting in ("SESSIONS_API", "DEBUG"):
+        session_settings.reload()
