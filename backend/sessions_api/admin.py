@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from .api.caller import caller_of
 from .errors import StoreUnavailable
-from .models import Account, Membership, Session, SessionEvent, Tenant
+from .models import Account, Membership, RevokeReason, Session, SessionEvent, Tenant
 from .services import SessionRef, account_state_publish, session_revoke
 
 
@@ -117,7 +117,7 @@ class SessionAdmin(ReadOnlyAdmin):
         revoked = 0
         try:
             for session in queryset.filter(revoked_at__isnull=True):
-                session_revoke(ref=SessionRef.of(session), reason="admin", caller=caller)
+                session_revoke(ref=SessionRef.of(session), reason=RevokeReason.ADMIN, caller=caller)
                 revoked += 1
         except StoreUnavailable:
             self.message_user(request, f"The session store is not answering; {revoked} "

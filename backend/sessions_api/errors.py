@@ -113,10 +113,14 @@ def _messages(value) -> list[str]:
     return [str(message) for message in (value if isinstance(value, list) else [value])]
 
 
+def store_unavailable() -> ApiError:
+    return ApiError("store_unavailable", "The session store is not answering; try again.")
+
+
 def exception_handler(exc, context):
     """DRF ``EXCEPTION_HANDLER``: every error of every view leaves through here."""
     if isinstance(exc, (StoreUnavailable, OperationalError, InterfaceError)):
-        exc = ApiError("store_unavailable", "The session store is not answering; try again.")
+        exc = store_unavailable()
     if isinstance(exc, drf.APIException):
         exc = _from_drf(exc)
     if isinstance(exc, ApiError):

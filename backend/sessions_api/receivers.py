@@ -17,7 +17,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from .errors import StoreUnavailable
-from .models import Account, Session
+from .models import Account, RevokeReason, Session
 from .services import Caller, SessionRef, account_sessions_revoke
 from .store import session_store
 
@@ -27,7 +27,7 @@ DEACTIVATION = Caller(actor="system:user-deactivated")
 @receiver(pre_delete, sender=Account, dispatch_uid="sessions_api.account_sessions_bury")
 def account_sessions_bury(sender, instance: Account, **kwargs) -> None:
     for session in Session.objects.live().filter(account=instance):
-        if not session_store.bury(SessionRef.of(session), reason="admin"):
+        if not session_store.bury(SessionRef.of(session), reason=RevokeReason.ADMIN):
             raise StoreUnavailable("redis")
 
 
@@ -39,4 +39,4 @@ def user_deactivated_sessions_revoke(sender, instance, **kwargs) -> None:
     account = Account.objects.filter(user_id=instance.pk).first()
     if account is not None:
         transaction.on_commit(lambda: account_sessions_revoke(
-            account=account, reason="admin", caller=DEACTIVATION))
+            account=account, reason=RevokeReason.ADMIN, caller=DEACTIVATION))

@@ -104,6 +104,16 @@ _ENDED = {
 }
 
 
+def session_authenticate_request(request) -> SessionContext | None:
+    """``session_authenticate`` for a request, noting a token nobody knows (``abuse``)."""
+    try:
+        return session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+    except ApiError as error:
+        if error.code == "session_invalid":
+            unknown_token_note(request)
+        raise
+
+
 def session_authenticate(header: str | None) -> SessionContext | None:
     token = session_token_from_header(header)
     if token is None:
@@ -121,12 +131,7 @@ class SessionTokenAuthentication(BaseAuthentication):
     raises ``session_invalid``/``_expired``/``_revoked``."""
 
     def authenticate(self, request):
-        try:
-            context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
-        except ApiError as error:
-            if error.code == "session_invalid":
-                unknown_token_note(request)
-            raise
+        context = session_authenticate_request(request)
         if context is None:
             return None
         return context.user, context

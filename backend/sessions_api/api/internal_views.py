@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 
 from ..conf import session_settings
 from ..errors import ApiError
+from ..models import RevokeReason
 from ..services import account_for_subject, account_sessions_revoke, account_subscription_set
 from . import schema
 from .caller import caller_of
@@ -69,6 +70,6 @@ class RevokeSessionsApi(InternalApiView):
     def post(self, request, subject):
         body_check(request.data, set())
         account = account_for_subject(subject)
-        revoked = account_sessions_revoke(account=account, reason="service",
+        revoked = account_sessions_revoke(account=account, reason=RevokeReason.SERVICE,
                                           caller=self.caller(request))
         return json_response({"revoked": revoked})

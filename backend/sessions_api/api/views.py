@@ -11,7 +11,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from ..conf import session_settings
-from ..errors import ApiError, StoreUnavailable, exception_handler, problem_response
+from ..errors import (
+    ApiError,
+    StoreUnavailable,
+    exception_handler,
+    problem_response,
+    store_unavailable,
+)
+from ..models import RevokeReason
 from ..selectors import session_list
 from ..services import (
     SessionRef,
@@ -25,8 +32,7 @@ from ..services import (
 from ..services.backchannel import backchannel_logout
 from ..store.record import HotRecord, rfc3339
 from . import schema
-from .abuse import unknown_token_note
-from .authentication import SessionTokenAuthentication, session_authenticate
+from .authentication import SessionTokenAuthentication, session_authenticate_request
 from .caller import caller_of
 from .parsers import StrictJSONParser
 from .validation import body_check, tenant_id_parse, update_validate
@@ -50,16 +56,13 @@ def session_response(record: HotRecord, *, status: int = 200, token: str | None 
 def current_get(request) -> HttpResponse:
     """The hot path: one Redis round trip, no SQL, no DRF machinery."""
     try:
-        context = session_authenticate(request.META.get("HTTP_AUTHORIZATION"))
+        context = session_authenticate_request(request)
         if context is None:
             raise ApiError("session_missing", "This call needs Authorization: Session <token>.")
     except ApiError as error:
-        if error.code == "session_invalid":
-            unknown_token_note(request)
         return problem_response(error)
     except StoreUnavailable:
-        unavailable = ApiError("store_unavailable", "The session store is not answering.")
-        return problem_response(unavailable)
+        return problem_response(store_unavailable())
     request.auth = context  # as DRF views have it: the access log names the session
     return session_response(context.record)
 
@@ -130,7 +133,7 @@ class SessionCurrentApi(SessionApiView):
         record = request.auth.record
         ref = SessionRef(record.session_id, record.account_id, request.auth.token_hash,
                          record.absolute_deadline_ms)
-        session_revoke(ref=ref, reason="logout", caller=self.caller(request))
+        session_revoke(ref=ref, reason=RevokeReason.LOGOUT, caller=self.caller(request))
         return HttpResponse(status=204)
 
 

@@ -5,9 +5,9 @@ from django.http import Http404, JsonResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..strict_json import json_loads_strict
 from ..conf import session_settings
 from ..errors import ApiError, problem_response
+from ..strict_json import json_loads_strict
 from .dev import dev_jwks, dev_token_mint
 
 

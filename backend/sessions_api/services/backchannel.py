@@ -10,7 +10,7 @@ import hashlib
 from ..conf import session_settings
 from ..errors import ApiError
 from ..identity.verify import jwt_verify
-from ..models import Account
+from ..models import Account, RevokeReason
 from ..store import session_store
 from ..store.audit import database_call
 from . import Caller, account_sessions_revoke
@@ -63,7 +63,7 @@ def backchannel_logout(*, logout_token: str, caller: Caller) -> int:
             Account.objects.filter(issuer=claims["iss"], subject=claims["sub"]).first)
         if account is None:
             return 0
-        return account_sessions_revoke(account=account, reason="identity_provider",
+        return account_sessions_revoke(account=account, reason=RevokeReason.IDENTITY_PROVIDER,
                                        caller=caller, identity_provider_sid=claims.get("sid", ""))
     except Exception:
         # Nothing was done: let the identity provider's retry through.

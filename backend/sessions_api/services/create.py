@@ -9,7 +9,7 @@ from django.db import transaction
 from ..conf import session_settings
 from ..errors import ApiError
 from ..identity.verify import access_token_verify
-from ..models import Account, Membership, Session, SessionEvent
+from ..models import Account, Membership, RevokeReason, Session, SessionEvent
 from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
@@ -107,14 +107,15 @@ def _sessions_over_limit_revoke(*, account: Account, caller: Caller) -> list[Ses
     oldest = list(live.select_for_update(skip_locked=True).order_by("created_at", "pk")[:excess])
     now = utc_now()
     for session in oldest:
-        revoke_in_database(ref=SessionRef.of(session), reason="limit", caller=caller, at=now,
-                            stale=False)
+        revoke_in_database(ref=SessionRef.of(session), reason=RevokeReason.LIMIT, caller=caller,
+                           at=now, stale=False)
     return [SessionRef.of(session) for session in oldest]
 
 
 def _evicted_bury(refs: list[SessionRef]) -> None:
-    stale = [ref.session_id for ref in refs if not session_store.bury(ref, "limit")]
+    stale = [ref.session_id for ref in refs if not session_store.bury(ref, RevokeReason.LIMIT)]
     if stale:
         session_store.mark_stale(stale)
     for ref in refs:
-        logger.info("session revoked", extra={"session_id": ref.session_id, "reason": "limit"})
+        logger.info("session revoked",
+                    extra={"session_id": ref.session_id, "reason": RevokeReason.LIMIT})

@@ -44,18 +44,18 @@ def session_revoke_own(*, account_id: str, session_id, caller: Caller) -> None:
         Session.objects.live().filter(pk=session_id, account_id=account_id).first)
     if session is None:
         raise ApiError("not_found", "No such session.")
-    session_revoke(ref=SessionRef.of(session), reason="user", caller=caller)
+    session_revoke(ref=SessionRef.of(session), reason=RevokeReason.USER, caller=caller)
 
 
 def sessions_logout_all(*, account_id: str, current_session_id: str, include_current: bool,
                         caller: Caller) -> int:
     others = database_call(lambda: list(
         Session.objects.live().filter(account_id=account_id).exclude(pk=current_session_id)))
-    revoked = sessions_revoke(sessions=others, reason="others", caller=caller)
+    revoked = sessions_revoke(sessions=others, reason=RevokeReason.OTHERS, caller=caller)
     if include_current:
         current = database_call(Session.objects.filter(pk=current_session_id).first)
         if current is not None and current.revoked_at is None:
-            session_revoke(ref=SessionRef.of(current), reason="logout", caller=caller)
+            session_revoke(ref=SessionRef.of(current), reason=RevokeReason.LOGOUT, caller=caller)
             revoked += 1
     return revoked
 

@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 
 from ..errors import ApiError, StoreUnavailable
-from ..models import Session, SessionEvent
+from ..models import RevokeReason, Session, SessionEvent
 from ..store import session_store
 from ..store.audit import database_call, event_record, session_render
 from ..store.record import HotRecord
@@ -47,7 +47,7 @@ def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
         if session.revoked_at is not None:
             raise ApiError("session_revoked", "This session has been revoked.")
         # Kill the old token before the new hash exists.
-        buried = session_store.bury(SessionRef.of(session), "rotated")
+        buried = session_store.bury(SessionRef.of(session), RevokeReason.ROTATED)
         if not buried:
             if not session_store.fallback_allowed():
                 raise StoreUnavailable("redis")
@@ -59,7 +59,7 @@ def _session_rotate(*, old_hash: str, new_hash: str, caller: Caller) -> Session:
         session.last_activity_at = now
         session.save(update_fields=["token_hash", "version", "last_activity_at",
                                     "retired_token_hashes", "hot_copy_stale"])
-        event_record(session.pk, SessionEvent.Kind.ROTATED, reason="rotated",
+        event_record(session.pk, SessionEvent.Kind.ROTATED, reason=RevokeReason.ROTATED,
                      actor=caller.actor, at=now, ip=caller.ip, user_agent=caller.user_agent,
                      changes={"version": [session.version - 1, session.version]})
     return session

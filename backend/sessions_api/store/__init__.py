@@ -23,7 +23,7 @@ from django.db import transaction
 from ..conf import session_settings
 from ..errors import StoreUnavailable
 from ..metrics import REDIS_LATENCY
-from ..models import Session
+from ..models import RevokeReason, Session
 from .audit import database_call, session_load, session_render
 from .breaker import CircuitBreaker
 from .connection import CONNECTION_ERRORS, disconnect_all
@@ -184,7 +184,7 @@ class SessionStore:
         update: read the row again, and publish what changed."""
         fresh = database_call(session_load, session.token_hash)
         if fresh is None or fresh.revoked_at is not None:
-            reason = fresh.revoke_reason if fresh is not None else "rotated"
+            reason = fresh.revoke_reason if fresh is not None else RevokeReason.ROTATED
             self.session_call(self.hot.bury, session.token_hash, reason or "expired",
                               record.absolute_deadline_ms)
         elif (fresh.version, fresh.account.state_version) != (
@@ -299,7 +299,7 @@ class SessionStore:
     def _repair_one(self, session: Session, now: datetime) -> None:
         until = epoch_ms(session.absolute_expires_at)
         for retired in session.retired_token_hashes:
-            self.hot.bury(retired, "rotated", until)
+            self.hot.bury(retired, RevokeReason.ROTATED, until)
         if session.revoked_at is not None or session.is_expired(now):
             self.hot.bury(session.token_hash, session.revoke_reason or "expired", until)
             self.hot.index_remove(str(session.account_id), str(session.pk))
