@@ -75,3 +75,12 @@ def test_each_request_is_logged_once_and_a_token_in_the_url_never(served_log):
     assert "session_id" in mine[0]
     # The start-up probe and this test's request, each once.
     assert len([line for line in access if line["path"] == "/api/health/live/"]) == 2
+
+
+def test_make_serve_and_the_bench_run_gunicorn_with_this_configuration():
+    makefile = (BACKEND.parent / "Makefile").read_text()
+    serve = makefile[makefile.index("\nserve:"):].split("\n\n", 1)[0]
+    assert "gunicorn -c config/gunicorn.py config.wsgi:application" in serve
+    assert "--access-logfile" not in serve
+    bench = (BACKEND.parent / "bench" / "servers.py").read_text()
+    assert 'SERVE = ["-c", "config/gunicorn.py"]' in bench
