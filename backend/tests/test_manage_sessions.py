@@ -11,6 +11,7 @@ from sessions_api.models import Session, SessionEvent
 from sessions_api.store.record import Tombstone
 from sessions_api.tokens import token_hash
 
+from .support.held import HeldCreate
 from .support.hot_copy import hot_read
 
 CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
@@ -262,46 +263,14 @@ def test_a_create_that_overlaps_a_user_level_change_shows_the_change(fake_auth0,
     the user's lock until it commits, so the change waits and then finds it."""
     from django.test import Client
 
-    from sessions_api.store import session_store
-
-    bearer = {"HTTP_AUTHORIZATION": f"Bearer {fake_auth0.token('auth0|alice')}"}
+    access_token = fake_auth0.token("auth0|alice")
     editor = Client().post("/api/sessions/create/", content_type="application/json",
-                           **bearer).json()["token"]
-    reached, go = threading.Event(), threading.Event()
-    publish_new = session_store.publish_new
-
-    def held_publish_new(session, record):
-        reached.set()
-        assert go.wait(10), "the test never let the create go on"
-        publish_new(session, record)
-
-    monkeypatch.setattr(session_store, "publish_new", held_publish_new)
-    created = {}
-
-    def create():
-        try:
-            created["response"] = Client().post("/api/sessions/create/",
-                                                content_type="application/json", **bearer)
-        finally:
-            connection.close()
+                           HTTP_AUTHORIZATION=f"Bearer {access_token}").json()["token"]
 
     def finish_onboarding():
-        try:
-            Client().patch("/api/sessions/update/", data={"onboarding_completed": True},
-                           content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Session {editor}")
-        finally:
-            connection.close()
+        Client().patch("/api/sessions/update/", data={"onboarding_completed": True},
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Session {editor}")
 
-    creating = threading.Thread(target=create)
-    creating.start()
-    assert reached.wait(10), "the create never reached its hot copy"
-    updating = threading.Thread(target=finish_onboarding)
-    updating.start()
-    updating.join(1.0)  # it waits on the create's lock; without that lock it would be done
-    go.set()
-    creating.join(10)
-    updating.join(10)
-    token = created["response"].json()["token"]
+    token = HeldCreate(monkeypatch, access_token).overlap(finish_onboarding).json()["token"]
     shown = Client().get("/api/sessions/current/", HTTP_AUTHORIZATION=f"Session {token}").json()
     assert shown["onboarding_completed"] is True

@@ -66,11 +66,12 @@ def test_a_restart_from_an_older_snapshot_brings_back_nothing_logged_out(web, re
     assert redis_server.client().keys("ss:t:*")
 
 
-def test_logout_at_maxmemory_still_kills_the_token(web, redis_server, fake_auth0):
+def refusing_writes_then_healed(web, fake_auth0, refuse, heal) -> None:
+    """While Redis refuses writes, logout still ends the session at once on every worker,
+    create and update answer or 503 (never 500); once it takes writes again, the session stays
+    ended and an acknowledged update is shown."""
     token, other = sign_in(web, fake_auth0, "auth0|ann"), sign_in(web, fake_auth0, "auth0|bob")
-    client = redis_server.client()
-    client.config_set("maxmemory-policy", "noeviction")
-    client.config_set("maxmemory", 1)  # every write is refused with OOM from now on
+    refuse()
     try:
         assert web.logout(token) == 204
         assert web.statuses(token) == {401}
@@ -78,32 +79,31 @@ def test_logout_at_maxmemory_still_kills_the_token(web, redis_server, fake_auth0
         status, _ = web.call("POST", "/api/sessions/create/",
                              auth=f"Bearer {fake_auth0.token('auth0|cid')}", body={})
         assert status in {201, 503}
-        assert web.update(other, {"data": {"at": "oom"}})[0] in {200, 503}
-    finally:
-        client.config_set("maxmemory", 0)
-    settle(web, other, 200)
-    assert web.statuses(token) == {401}
-
-
-def test_a_read_only_replica_is_a_store_error_for_every_worker(web, redis_server, fake_auth0):
-    token, other = sign_in(web, fake_auth0, "auth0|ann"), sign_in(web, fake_auth0, "auth0|bob")
-    client = redis_server.client()
-    client.replicaof("127.0.0.1", 1)  # a demoted primary: read-only, its old data kept
-    try:
-        assert web.logout(token) == 204
-        assert web.statuses(token) == {401}
-        assert web.statuses(other) == {200}
-        status, _ = web.call("POST", "/api/sessions/create/",
-                             auth=f"Bearer {fake_auth0.token('auth0|cid')}", body={})
-        assert status in {201, 503}
-        updated = web.update(other, {"data": {"at": "replica"}})[0]
+        updated = web.update(other, {"data": {"at": "refused"}})[0]
         assert updated in {200, 503}
     finally:
-        client.replicaof("NO", "ONE")
+        heal()
     settle(web, other, 200)
     assert web.statuses(token) == {401}
     shown = {web.current(other)[1]["data"].get("at") for _ in range(12)}
-    assert shown == ({"replica"} if updated == 200 else {None})
+    assert shown == ({"refused"} if updated == 200 else {None})
+
+
+def test_logout_at_maxmemory_still_kills_the_token(web, redis_server, fake_auth0):
+    client = redis_server.client()
+
+    def fill():  # every write is refused with OOM from now on; deletes are not
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)
+
+    refusing_writes_then_healed(web, fake_auth0, fill, lambda: client.config_set("maxmemory", 0))
+
+
+def test_a_read_only_replica_is_a_store_error_for_every_worker(web, redis_server, fake_auth0):
+    client = redis_server.client()
+    refusing_writes_then_healed(  # a demoted primary: read-only, its old data kept
+        web, fake_auth0, lambda: client.replicaof("127.0.0.1", 1),
+        lambda: client.replicaof("NO", "ONE"))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from sessions_api.tokens import token_hash
 
-from .support.servers import RedisServer, Sentinels, TcpProxy
+from .support.servers import RedisServer, Sentinels, TcpProxy, wait_until
 from .support.web import WebInstance, production_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ def replicated():
     primary = RedisServer()
     link = TcpProxy(primary.port)
     replica = RedisServer("--replicaof", "127.0.0.1", str(link.port))
-    Sentinels.wait(lambda: replica.client().info("replication")["master_link_status"] == "up")
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up")
     sentinels = Sentinels(primary.port)
     yield primary, link, replica, sentinels
     sentinels.close()
@@ -39,7 +39,7 @@ def test_a_failover_to_a_replica_that_missed_a_logout_never_accepts_it(replicate
         live = web.create(fake_auth0.token("auth0|ann"))
         out = web.create(fake_auth0.token("auth0|bob"))
         changed = web.create(fake_auth0.token("auth0|cid"))
-        Sentinels.wait(lambda: replica.client().keys("ss:t:*")
+        wait_until(lambda: replica.client().keys("ss:t:*")
                        and len(replica.client().keys("ss:t:*")) == 3)
         link.stall()  # the replica hears nothing from now on
         assert web.logout(out) == 204

@@ -1,13 +1,10 @@
 """Races and recoveries of the store, each made to happen at a chosen moment in one process,
 against the real PostgreSQL and a redis-server of the test's own where Redis must break."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test import Client
 
 from sessions_api.models import Session
 from sessions_api.ops.cleanup import sessions_cleanup
@@ -15,6 +12,7 @@ from sessions_api.services import Caller, account_subscription_set, users_sessio
 from sessions_api.store import session_store
 
 from .support.breakers import cooldown_passes
+from .support.held import HeldCreate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,42 +79,12 @@ def test_a_deactivation_during_a_create_ends_the_new_session(fake_auth0, monkeyp
     deactivation waits for the create (it holds the user row), then revokes its session."""
     first = api.create("auth0|alice")["token"]
     user = Session.objects.get().account.user
-    reached, go = threading.Event(), threading.Event()
-    publish_new = session_store.publish_new
-
-    def held_publish_new(session, record, **kwargs):
-        reached.set()
-        assert go.wait(10), "the test never let the create go on"
-        publish_new(session, record, **kwargs)
-
-    monkeypatch.setattr(session_store, "publish_new", held_publish_new)
-    created = {}
-
-    def create():
-        try:
-            created["response"] = Client().post(
-                "/api/sessions/create/", content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {fake_auth0.token('auth0|alice')}")
-        finally:
-            connection.close()
 
     def deactivate():
-        try:
-            user.is_active = False
-            user.save()
-        finally:
-            connection.close()
+        user.is_active = False
+        user.save()
 
-    creating = threading.Thread(target=create)
-    creating.start()
-    assert reached.wait(10), "the create never reached its hot copy"
-    deactivating = threading.Thread(target=deactivate)
-    deactivating.start()
-    deactivating.join(1.0)
-    go.set()
-    creating.join(10)
-    deactivating.join(10)
-    response = created["response"]
+    response = HeldCreate(monkeypatch, fake_auth0.token("auth0|alice")).overlap(deactivate)
     if response.status_code == 201:
         assert api.current(response.json()["token"]).json()["code"] == "session_revoked"
     else:

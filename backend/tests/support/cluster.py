@@ -4,11 +4,10 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-import time
 
 import redis
 
-from .servers import free_port
+from .servers import free_port, wait_until
 
 
 @contextlib.contextmanager
@@ -27,13 +26,13 @@ def three_master_cluster():
         for port in ports]
     try:
         for port in ports:
-            _wait(lambda port=port: redis.Redis(port=port).ping(),
+            wait_until(lambda port=port: redis.Redis(port=port).ping(),
                   what=lambda: [process.poll() for process in processes])
         subprocess.run(["redis-cli", "--cluster", "create",
                         *[f"127.0.0.1:{port}" for port in ports],
                         "--cluster-replicas", "0", "--cluster-yes"],
                        check=True, capture_output=True, timeout=30)
-        _wait(lambda: all(redis.Redis(port=port).cluster("info")["cluster_state"] == "ok"
+        wait_until(lambda: all(redis.Redis(port=port).cluster("info")["cluster_state"] == "ok"
                           for port in ports), what=lambda: [
                               redis.Redis(port=port).cluster("info") for port in ports])
         yield f"redis://127.0.0.1:{ports[0]}/0"
@@ -42,15 +41,3 @@ def three_master_cluster():
             process.kill()
             process.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _wait(condition, timeout: float = 15, what=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the Redis Cluster did not come up: {what()}")

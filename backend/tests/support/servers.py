@@ -12,6 +12,19 @@ import time
 import redis
 
 
+def wait_until(condition, timeout: float = 30, what=lambda: "") -> None:
+    """Until ``condition()`` holds (a Redis error counts as not yet), or ``RuntimeError``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"not there within {timeout} s {what()}".strip())
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -190,7 +203,7 @@ class Sentinels:
             self.processes.append(subprocess.Popen(
                 ["redis-server", config, "--sentinel"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        self.wait(lambda: all(
+        wait_until(lambda: all(
             self.client(port).sentinel_master(self.master)["num-other-sentinels"] == count - 1
             and self.client(port).sentinel_slaves(self.master) for port in self.ports))
 
@@ -204,18 +217,6 @@ class Sentinels:
 
     def primary_port(self) -> int:
         return int(self.client(self.ports[0]).sentinel_get_master_addr_by_name(self.master)[1])
-
-    @staticmethod
-    def wait(condition, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if condition():
-                    return
-            except redis.RedisError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the sentinels did not get there in time")
 
     def close(self) -> None:
         for process in self.processes:
