@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -33,22 +34,25 @@ def sample(name, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def three_users(api):
+def three_users(api, clock=None):
     alice = [api.create("auth0|alice") for _ in range(3)]
     api.create("auth0|bob")
     api.create("auth0|carol")
+    if clock is not None:
+        clock.shift(90)  # the session logged out below lasted 90 s
     api.logout(alice[0]["token"])
     return alice
 
 
 def test_figures_describe_the_sessions(api):
-    three_users(api)
-    figures = session_metrics_collect()
+    with time_machine.travel("2031-01-01T00:00:00Z", tick=False) as clock:
+        three_users(api, clock)
+        figures = session_metrics_collect()
     assert figures["active"] == 4
     assert figures["created_last_hour"] == figures["created_last_day"] == 5
     assert figures["per_user_max"] == 2
     assert figures["per_user_p95"] == 2
-    assert figures["duration_avg_seconds"] is not None and figures["duration_avg_seconds"] >= 0
+    assert figures["duration_avg_seconds"] == 90.0
     assert figures["redis_keys"] == 5  # four live copies and a tombstone
     assert figures["redis_memory_bytes"] > 0
     assert figures["audit_session_rows"] == 5
