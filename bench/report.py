@@ -53,6 +53,7 @@ class Measured:
     memory: dict = field(default_factory=dict)
     elapsed: float = 0.0
     load_before: float = 0.0
+    load_after: float = 0.0
     cores: int = 0
 
     def rps(self, label: str) -> float:
@@ -90,7 +91,8 @@ def table(m: Measured, *, seconds: float, rounds: int, workers: int, worker_clas
         f"gunicorn {worker_class}, {workers} workers, every row on the same command line; "
         f"wrk -t1 -c16 -d{seconds:g}s; {rounds} interleaved rounds; medians",
         "",
-        f"Load average when the run started: {m.load_before:.2f} on {m.cores} cores"
+        f"Load average when the run started: {m.load_before:.2f} on {m.cores} cores, "
+        f"when the measurements ended: {m.load_after:.2f}"
         + (" (other processes were using the CPU: absolute figures and p99 are not "
            "representative; the ratios and CPU columns are less affected)"
            if m.load_before > 0.5 else ""),

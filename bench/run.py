@@ -152,6 +152,7 @@ def main() -> None:
             host = peer_start("host_ours", env)
             started_servers.append(host[0])
             measured = measure(web, peers, host, env, auth0, dsn, redis_server.client())
+            measured.load_after = os.getloadavg()[0]
         finally:
             for server in started_servers:
                 server.stop()
