@@ -1,6 +1,6 @@
-"""The operator's admin. The audit copy is read-only here; the one write is the revoke action,
+"""The operator's admin. The audit copy is read-only here; the writes are the revoke action,
 which goes through ``session_revoke`` like every other revocation (the Redis copy dies at once,
-the event names the admin). Token hashes are never shown."""
+the event names the admin), and the webhook re-send. Token hashes are never shown."""
 
 import uuid
 from datetime import UTC, datetime
@@ -11,8 +11,17 @@ from django.utils.html import format_html
 
 from .api.caller import caller_of
 from .errors import StoreUnavailable
-from .models import Account, Membership, RevokeReason, Session, SessionEvent, Tenant
+from .models import (
+    Account,
+    Membership,
+    RevokeReason,
+    Session,
+    SessionEvent,
+    Tenant,
+    WebhookDelivery,
+)
 from .services import SessionRef, account_state_publish, session_revoke
+from .services.webhooks import webhook_deliveries_resend
 
 
 class SessionState(admin.SimpleListFilter):
@@ -193,3 +202,36 @@ class MembershipAdmin(admin.ModelAdmin):
         accounts = list(Account.objects.filter(memberships__in=queryset).distinct())
         super().delete_queryset(request, queryset)
         _republish(accounts)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The webhook outbox. A failed delivery (past its retry window) stays here until an
+    operator re-sends it: back to pending, queued at once, with a fresh retry window."""
+
+    list_display = ("event_id", "type", "session_id", "status", "attempts", "next_attempt_at",
+                    "delivered_at", "last_error")
+    list_filter = ("status",)
+    search_fields = ("session_id",)
+    fields = ("event", "session_id", "payload", "status", "attempts", "next_attempt_at",
+              "retry_until", "delivered_at", "last_error")
+    readonly_fields = fields
+    actions = ["resend"]
+    ordering = ("-event_id",)
+
+    @admin.display(description="type")
+    def type(self, delivery: WebhookDelivery) -> str:
+        return delivery.payload.get("type", "")
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("sessions_api.change_webhookdelivery")
+
+    @admin.action(description="Re-send the selected deliveries", permissions=["resend"])
+    def resend(self, request, queryset):
+        try:
+            resent = webhook_deliveries_resend(deliveries=list(queryset))
+        except StoreUnavailable:
+            self.message_user(request, "The database is not answering; nothing re-sent.",
+                              messages.ERROR)
+            return
+        self.message_user(request, f"{resent} delivery(ies) queued again.", messages.SUCCESS)

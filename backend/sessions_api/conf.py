@@ -75,6 +75,14 @@ SETTINGS: dict[str, Setting] = {
     "CREATE_RATE_IP": Setting("SESSION_CREATE_RATE_IP", "300/m"),
     "STORE_FALLBACK": Setting("SESSION_STORE_FALLBACK", "postgres"),
     "SERVICE_API_TOKEN": Setting("SERVICE_API_TOKEN", None),
+    # Webhooks: every audit event POSTed to WEBHOOK_URL, signed with WEBHOOK_SECRET (Standard
+    # Webhooks, ``whsec_...``); both unset: none. Retried with backoff for WEBHOOK_RETRY_FOR s.
+    "WEBHOOK_URL": Setting("SESSION_WEBHOOK_URL", None),
+    "WEBHOOK_SECRET": Setting("SESSION_WEBHOOK_SECRET", None),
+    "WEBHOOK_INCLUDE_CLIENT": Setting("SESSION_WEBHOOK_INCLUDE_CLIENT", False, _bool),
+    "WEBHOOK_TIMEOUT": Setting("SESSION_WEBHOOK_TIMEOUT", 5.0, float),
+    "WEBHOOK_RETRY_FOR": Setting("SESSION_WEBHOOK_RETRY_FOR", 86400, int),
+    "WEBHOOK_SWEEP_INTERVAL": Setting("SESSION_WEBHOOK_SWEEP_INTERVAL", 5, int),
     # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client IP.
     "TRUSTED_PROXIES": Setting("TRUSTED_PROXIES", [], _list),
     "MAX_BODY_BYTES": Setting(None, 16 * 1024, int),
@@ -176,6 +184,10 @@ class SessionSettings:
     @property
     def activity_write_interval(self) -> float:
         return min(float(self.ACTIVITY_WRITE_INTERVAL), self.IDLE_TIMEOUT / 10)
+
+    @property
+    def webhooks_on(self) -> bool:
+        return bool(self.WEBHOOK_URL and self.WEBHOOK_SECRET)
 
 
 session_settings = SessionSettings()

@@ -159,6 +159,9 @@ UNKNOWN_TOKENS = Batched(Counter(
     "session_unknown_token", "Calls carrying a session token the service does not know."))
 UNKNOWN_TOKEN_BURSTS = Batched(Counter(
     "session_unknown_token_bursts", "Bursts of unknown session tokens from one client IP."))
+WEBHOOK_ATTEMPTS = Batched(Counter(
+    "session_webhook_deliveries", "Webhook delivery attempts by outcome (delivered, retrying, "
+    "failed: past its retry window).", ["outcome"]))  # counted by the worker that sends them
 
 REDIS_LATENCY = STORE_LATENCY.labels("redis")
 DATABASE_LATENCY = STORE_LATENCY.labels("database")

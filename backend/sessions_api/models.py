@@ -183,3 +183,40 @@ class SessionEvent(models.Model):
         if self.pk is not None:
             raise ValueError("session events are append-only")
         super().save(*args, **kwargs)
+
+
+class WebhookDelivery(models.Model):
+    """The webhook outbox: one row per audit event while webhooks are on, written in the
+    event's transaction and sent by the Celery worker (``services/webhooks.py``). Its primary
+    key is the event's, so the ``webhook-id`` a receiver deduplicates on is the event id."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    event = models.OneToOneField(SessionEvent, on_delete=models.CASCADE, primary_key=True,
+                                 related_name="webhook_delivery")
+    # The event's session, so each session's deliveries go out in order.
+    session_id = models.UUIDField()
+    # The body as it was when the event happened (the session's tenant may change later).
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # Past this, a failed attempt makes the delivery failed (kept, re-sent from the admin).
+    retry_until = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="webhook_pending_due",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["session_id", "event"], name="webhook_pending_session",
+                         condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.payload.get('type')} {self.session_id} ({self.status})"

@@ -55,4 +55,8 @@ BEAT_SCHEDULE = {
         "task": "sessions_api.metrics_snapshot",
         "schedule": SettingInterval("METRICS_INTERVAL"),
     },
+    "sessions-webhooks-deliver": {
+        "task": "sessions_api.webhooks_deliver",
+        "schedule": SettingInterval("WEBHOOK_SWEEP_INTERVAL"),
+    },
 }

@@ -18,6 +18,7 @@ from .ops.cleanup import sessions_cleanup
 from .ops.figures import metrics_snapshot_record
 from .ops.locks import task_lock
 from .services import outbox_drain
+from .services.webhooks import webhook_deliveries_send
 from .store import session_store
 from .store.connection import CONNECTION_ERRORS
 
@@ -83,3 +84,12 @@ def hot_copy_repair():
 def metrics_snapshot():
     return run_locked("metrics_snapshot", session_settings.METRICS_INTERVAL,
                       metrics_snapshot_record)
+
+
+@shared_task(name="sessions_api.webhooks_deliver", **RETRYING)
+def webhooks_deliver():
+    """Queued after each commit that wrote a delivery, and swept by beat every few seconds."""
+    if not session_settings.webhooks_on:
+        return None
+    return run_locked("webhooks_deliver", session_settings.WEBHOOK_SWEEP_INTERVAL,
+                      webhook_deliveries_send)

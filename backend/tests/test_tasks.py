@@ -41,7 +41,7 @@ def test_every_scheduled_task_is_registered_and_reads_its_interval(settings):
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
         "sessions_api.cleanup_sessions", "sessions_api.activity_flush",
         "sessions_api.outbox_drain", "sessions_api.hot_copy_repair",
-        "sessions_api.metrics_snapshot"}
+        "sessions_api.metrics_snapshot", "sessions_api.webhooks_deliver"}
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in registered
     cleanup = BEAT_SCHEDULE["sessions-cleanup"]["schedule"]

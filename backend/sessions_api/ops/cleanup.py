@@ -20,7 +20,7 @@ from django.db import transaction
 from ..conf import session_settings
 from ..models import Session, SessionEvent
 from ..store import session_store
-from ..store.audit import database_call
+from ..store.audit import database_call, events_record
 from ..store.record import HotRecord, epoch_ms
 
 logger = logging.getLogger("sessions_api.cleanup")
@@ -108,7 +108,7 @@ def _expire_batch(ended: dict) -> int:
             .values_list("pk", flat=True))
         Session.objects.bulk_update(
             [Session(pk=pk, expired_at=ended[pk][0]) for pk in claimed], ["expired_at"])
-        SessionEvent.objects.bulk_create([
+        events_record([
             SessionEvent(session_id=pk, kind=SessionEvent.Kind.EXPIRED, reason=ended[pk][1],
                          actor=CLEANUP_ACTOR, at=ended[pk][0])
             for pk in claimed])

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 
 from ..conf import session_settings
 from ..errors import StoreUnavailable
-from ..models import Session, SessionEvent
+from ..models import Session, SessionEvent, WebhookDelivery
 from ..store import session_store
 from ..store.audit import database_call
 from .cleanup import cleanup_last_run_key
@@ -126,6 +126,19 @@ def _audit_figures(now: datetime) -> dict:
         "audit_session_rows": sessions.count(),
         "audit_event_rows": SessionEvent.objects.count(),
         "audit_bytes": _audit_bytes(),
+        **_webhook_figures(now),
+    }
+
+
+def _webhook_figures(now: datetime) -> dict:
+    pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+    oldest = pending.order_by("pk").values_list("event__at", flat=True).first()
+    return {
+        "webhook_pending": pending.count(),
+        "webhook_failed": WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.FAILED).count(),
+        "webhook_oldest_pending_seconds": round((now - oldest).total_seconds(), 1)
+        if oldest else 0,
     }
 
 

@@ -1,16 +1,23 @@
 """The PostgreSQL audit copy: the durable truth every hot copy is rebuilt from."""
 
 import json
-from datetime import UTC, datetime
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from celery import current_app
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
+from ..conf import session_settings
 from ..errors import StoreUnavailable
-from ..models import Membership, Session, SessionEvent
+from ..models import Membership, Session, SessionEvent, WebhookDelivery
 from .breaker import CircuitBreaker
 from .record import HotRecord, epoch_ms, rfc3339
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+WEBHOOKS_TASK = "sessions_api.webhooks_deliver"
+
+logger = logging.getLogger("sessions_api.webhooks")
 
 database_breaker = CircuitBreaker("database")
 
@@ -99,7 +106,7 @@ def session_render(session: Session, *, tenant_role: str | None = None) -> HotRe
 
 def event_record(session_id, kind: str, *, actor: str, at=None, reason: str = "",
                  ip=None, user_agent: str = "", changes=None) -> SessionEvent:
-    return SessionEvent.objects.create(
+    event = SessionEvent(
         session_id=session_id,
         kind=kind,
         reason=reason,
@@ -109,3 +116,63 @@ def event_record(session_id, kind: str, *, actor: str, at=None, reason: str = ""
         user_agent=user_agent[:512],
         changes=changes or {},
     )
+    return events_record([event])[0]
+
+
+def events_record(events: list[SessionEvent]) -> list[SessionEvent]:
+    """Write audit events, and with webhooks on their outbox rows, in the caller's
+    transaction: an event is delivered if and only if it is committed."""
+    events = SessionEvent.objects.bulk_create(events)
+    if session_settings.webhooks_on and events:
+        _webhook_deliveries_record(events)
+    return events
+
+
+def _webhook_deliveries_record(events: list[SessionEvent]) -> None:
+    owners = {
+        row["pk"]: row
+        for row in Session.objects.filter(pk__in={e.session_id for e in events})
+        .values("pk", "account_id", "account__subject", "tenant_id")
+    }
+    now = datetime.now(UTC)
+    retry_until = now + timedelta(seconds=session_settings.WEBHOOK_RETRY_FOR)
+    WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(event=event, session_id=event.session_id, next_attempt_at=now,
+                        retry_until=retry_until,
+                        payload=webhook_payload(event, owners[_uuid(event.session_id)]))
+        for event in events
+    ])
+    transaction.on_commit(webhooks_wake, robust=True)
+
+
+def webhook_payload(event: SessionEvent, owner: dict) -> dict:
+    """The body a receiver gets: who and what, never a token or its hash."""
+    data = {
+        "session_id": str(event.session_id),
+        "user": {"id": str(owner["account_id"]), "auth0_sub": owner["account__subject"]},
+        "tenant_id": None if owner["tenant_id"] is None else str(owner["tenant_id"]),
+    }
+    if event.reason:
+        data["reason"] = event.reason
+    if event.kind == SessionEvent.Kind.UPDATED:
+        data["fields"] = {name: change[1] for name, change in sorted(event.changes.items())}
+    if session_settings.WEBHOOK_INCLUDE_CLIENT:
+        data["ip"] = event.ip
+        data["user_agent"] = event.user_agent
+    return {"type": f"session.{event.kind}", "timestamp": rfc3339(epoch_ms(event.at)),
+            "data": data}
+
+
+def _uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def webhooks_wake() -> None:
+    """Queue the delivery task now rather than at the next sweep. Sent by name (the task
+    lives above the store); never retried here, so a broker that does not answer costs a
+    write nothing more than this attempt, and the beat sweep sends the row anyway."""
+    try:
+        current_app.send_task(WEBHOOKS_TASK, retry=False)
+    except Exception:  # the sweep delivers what this could not queue
+        logger.warning("webhook delivery task not queued; the sweep will send it",
+                       exc_info=True)
