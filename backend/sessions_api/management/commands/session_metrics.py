@@ -21,6 +21,9 @@ LABELS = {
     "awaiting_cleanup": "sessions past their deadline awaiting cleanup",
     "hot_copy_stale": "sessions awaiting a hot-copy repair",
     "outbox_length": "revocation events awaiting the database",
+    "webhook_pending": "webhook deliveries waiting",
+    "webhook_failed": "webhook deliveries failed after 24 h",
+    "webhook_oldest_pending_seconds": "oldest waiting webhook event, age (s)",
     "cleanup_last_run_timestamp": "last cleanup run (unix time)",
     "collected_at_timestamp": "collected at (unix time)",
 }
