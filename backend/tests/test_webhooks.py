@@ -178,7 +178,7 @@ def test_a_receiver_down_for_an_hour_loses_nothing(api, settings, receiver):
 def test_a_hanging_receiver_does_not_slow_create_or_update(api, settings, receiver):
     hooks = receiver()
     hooks.hang.set()
-    webhooks_on(settings, hooks.url, WEBHOOK_TIMEOUT=0.5)
+    webhooks_on(settings, hooks.url)  # a 5 s timeout: any attempt on the request path shows
     api.create("auth0|warmup")  # first-call costs (JWKS, connections) are not the webhook's
     timings = []
     for n in range(3):
@@ -186,9 +186,10 @@ def test_a_hanging_receiver_does_not_slow_create_or_update(api, settings, receiv
         created = api.create(f"auth0|user{n}")
         assert api.update(created["token"], {"data": {"n": n}}).status_code == 200
         timings.append(time.perf_counter() - started)
-    assert max(timings) < 0.5, timings
+    assert max(timings) < 2, timings
     assert hooks.requests == 0  # nothing is sent on the request path
     assert WebhookDelivery.objects.filter(status="pending").count() == 7
+    webhooks_on(settings, hooks.url, WEBHOOK_TIMEOUT=0.5)
     started = time.perf_counter()
     counts = webhook_deliveries_send(budget_seconds=1.0)
     assert time.perf_counter() - started < 3  # each attempt ends at the timeout
