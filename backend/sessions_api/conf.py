@@ -110,6 +110,10 @@ SETTINGS: dict[str, Setting] = {
     # Keys measured with MEMORY USAGE per metrics run; the rest is extrapolated.
     "METRICS_MEMORY_SAMPLE": Setting(None, 2000, int),
     "METRICS_TOKEN": Setting("METRICS_TOKEN", None),
+    # The event stream (GET /api/sessions/events/): open streams per session, and seconds
+    # between heartbeats (each one re-checks the session).
+    "EVENTS_MAX_STREAMS": Setting("SESSION_EVENTS_MAX_STREAMS", 3, int),
+    "EVENTS_HEARTBEAT": Setting("SESSION_EVENTS_HEARTBEAT", 15.0, float),
 }
 
 DEV_ISSUER = "https://dev-identity.invalid/"

@@ -4,7 +4,7 @@ at its historical path for hosts: ``sessions_api.urls``, ``.internal_urls``, ``.
 
 from django.urls import re_path
 
-from . import health, internal_views, metrics_view, views
+from . import events, health, internal_views, metrics_view, views
 
 SESSION_ID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^refresh/?$", views.SessionRefreshApi.as_view(), name="refresh"),
     re_path(r"^backchannel-logout/?$", views.BackchannelLogoutApi.as_view(),
             name="backchannel-logout"),
+    re_path(r"^events/?$", events.session_events, name="events"),
     re_path(rf"^(?P<session_id>{SESSION_ID})/?$", views.SessionDetailApi.as_view(),
             name="detail"),
     re_path(r"", views.not_found),

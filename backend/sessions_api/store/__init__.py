@@ -243,6 +243,8 @@ class SessionStore:
                 self.session_call(self.hot.put, session.token_hash, record, mode="replace")
             except StoreUnavailable:
                 stale.append(session.pk)
+            else:
+                self.announce(record.account_id, record.session_id)
         if stale:
             self.mark_stale(stale)
 
@@ -255,7 +257,14 @@ class SessionStore:
             self.session_call(self.hot.index_remove, ref.account_id, ref.session_id)
         except StoreUnavailable:
             return False
+        self.announce(ref.account_id, ref.session_id)
         return True
+
+    def announce(self, account_id: str, session_id: str) -> None:
+        """Best effort: an event stream that misses it finds the change at its next
+        heartbeat's re-check."""
+        with contextlib.suppress(StoreUnavailable):
+            self.redis_call(self.hot.announce, account_id, session_id)
 
     def mark_stale(self, session_ids) -> None:
         database_call(Session.objects.filter(pk__in=list(session_ids)).update, hot_copy_stale=True)
@@ -306,6 +315,7 @@ class SessionStore:
         else:
             self.hot.put(session.token_hash, session_render(session), mode="upsert")
             self.hot.index_add(str(session.account_id), str(session.pk), session.token_hash)
+        self.hot.announce(str(session.account_id), str(session.pk))
 
 
 session_store = SessionStore()

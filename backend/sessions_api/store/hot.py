@@ -90,6 +90,10 @@ def _activity_key(prefix: str, bucket: str) -> str:
     return f"{prefix}:a:{{{bucket}}}"
 
 
+def events_channel(prefix: str, account_id: str) -> str:
+    return f"{prefix}:ev:{{{account_id}}}"
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -125,6 +129,11 @@ class RedisHotCopy:
 
     def user_index_key(self, account_id: str) -> str:
         return f"{self._prefix()}:u:{{{account_id}}}"
+
+    def events_channel(self, account_id: str) -> str:
+        """Where a user's session changes are announced; the hash tag is the user index's,
+        so on a Redis Cluster the channel is sharded (``SPUBLISH``) to that slot."""
+        return events_channel(self._prefix(), account_id)
 
     def outbox_key(self) -> str:
         return f"{self._prefix()}:outbox"
@@ -174,6 +183,16 @@ class RedisHotCopy:
             # tombstone is written once Redis has room.
             self.client.delete(key)
             raise
+
+    def announce(self, account_id: str, session_id: str) -> None:
+        """Tell the event streams of the user that this session changed (the message names
+        the session; each stream re-reads its own)."""
+        client = self.client
+        channel = self.events_channel(account_id)
+        if session_settings.REDIS_CLUSTER:
+            client.spublish(channel, session_id)
+        else:
+            client.publish(channel, session_id)
 
     def index_add(self, account_id: str, session_id: str, token_hash: str) -> None:
         self.client.hset(self.user_index_key(account_id), session_id, token_hash)
