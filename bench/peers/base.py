@@ -25,7 +25,8 @@ if os.environ.get("BENCH_PEER_DATABASE_URL"):
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": os.environ.get("BENCH_PEER_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # The bench's own redis-server, never a shared one.
+        "LOCATION": os.environ.get("BENCH_PEER_REDIS_URL") or os.environ["REDIS_URL"],
     }
 }
 
