@@ -7,9 +7,10 @@ MANAGE := $(PY) backend/manage.py
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EVENTS_PORT ?= 8001
 WEB_WORKERS ?= 3
 
-.PHONY: install env run serve worker beat test test-backend test-frontend lint schema bench fuzz manage clean
+.PHONY: install env run serve events worker beat test test-backend test-frontend lint schema bench fuzz manage clean
 
 install: $(STAMP)
 
@@ -34,6 +35,13 @@ serve: install
 	@# config/gunicorn.py: gunicorn's own access log off (the service writes one JSON line per request).
 	cd backend && ../$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application \
 		--bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+# The event stream (GET /api/sessions/events/) from the ASGI entry point: open streams hold
+# no gunicorn worker. The proxy routes that one path here (docs/operations.md).
+events: install
+	cd backend && ../$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(EVENTS_PORT) \
+		--no-access-log --lifespan off --timeout-graceful-shutdown 5 \
+		--proxy-headers --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 worker: install
 	cd backend && ../$(VENV)/bin/celery -A config worker --loglevel INFO

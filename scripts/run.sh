@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the whole service on embedded defaults (SQLite audit database unless DATABASE_URL
-# is set, a local Redis, the dev identity provider), with web, worker and beat.
+# is set, a local Redis, the dev identity provider), with web, events, worker and beat.
 #
 # RUN_DIR (default .run) holds its files; RUN_REDIS_PORT (default 6379) is where it looks for,
 # or starts, its Redis when REDIS_URL is unset (scripts/local_redis.py picks which one).
@@ -12,6 +12,7 @@ export RUN_DIR
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+EVENTS_PORT="${EVENTS_PORT:-8001}"
 RUN_REDIS_PORT="${RUN_REDIS_PORT:-6379}"
 PY=.venv/bin/python
 pids=()
@@ -41,6 +42,12 @@ echo "Audit database migrated (${DATABASE_URL:-SQLite at $RUN_DIR/db.sqlite3})."
 LOG_CONSOLE=readable LOG_FILE="$RUN_DIR/web.log" \
   $PY backend/manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
+# The event stream's ASGI process (make events). The page on $PORT names it as the client's
+# eventsUrl, so this process lets that origin in (CORS) unless CORS_ALLOWED_ORIGINS says else.
+(cd backend && CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://$HOST:$PORT}" \
+  exec ../.venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$EVENTS_PORT" \
+  --no-access-log --lifespan off --timeout-graceful-shutdown 2) >"$RUN_DIR/events.log" 2>&1 &
+pids+=($!)
 # Worker and beat write to their own files, so the console shows the web requests.
 (cd backend && exec ../.venv/bin/celery -A config worker --loglevel INFO --concurrency 1) \
   >"$RUN_DIR/worker.log" 2>&1 &
@@ -60,7 +67,7 @@ DEV_ENV="DJANGO_DEBUG=1"
 [ "$SHOWN_DIR" = .run ] || DEV_ENV="$DEV_ENV RUN_DIR=$RUN_DIR"
 cat <<MSG
 
-  Session service running at $BASE  (web, worker and beat; Ctrl-C stops all)
+  Session service running at $BASE  (web, events, worker and beat; Ctrl-C stops all)
 
   1. Get an access token from the dev identity provider:
        ACCESS=\$($DEV_ENV $PY backend/manage.py dev_token --sub "dev|alice" --email alice@example.com --name Alice)
@@ -76,11 +83,16 @@ cat <<MSG
        curl -s -X PATCH $BASE/api/sessions/update/ -H "Authorization: Session \$SESSION" \\
             -H "Content-Type: application/json" -d '{"needs_onboarding": false, "onboarding_completed": true}'
 
-  5. Log out (the token is dead at once):
+  5. Follow the session's events (another terminal; step 6 ends the stream with session.revoked):
+       curl -sN http://$HOST:$EVENTS_PORT/api/sessions/events/ -H "Authorization: Session \$SESSION"
+     The SDK: createSessionClient({ ..., eventsUrl: "http://$HOST:$EVENTS_PORT/api/sessions/events/" })
+
+  6. Log out (the token is dead at once):
        curl -s -i -X DELETE $BASE/api/sessions/current/ -H "Authorization: Session \$SESSION"
 
   API schema: $BASE/api/schema/    Health: $BASE/api/health/ready/    Admin: $BASE/admin/
-  Logs: $SHOWN_DIR/worker.log, $SHOWN_DIR/beat.log; the web's JSON lines in $SHOWN_DIR/web.log.
+  Logs: $SHOWN_DIR/worker.log, $SHOWN_DIR/beat.log; the web's JSON lines in $SHOWN_DIR/web.log,
+  the event stream's in $SHOWN_DIR/events.log.
   Requests are shown below.
 
 MSG

@@ -16,7 +16,7 @@ import yaml
 from sessions_api.conf import SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
-APPLICATION = {"web", "worker", "beat"}
+APPLICATION = {"web", "events", "worker", "beat"}
 ENTRYPOINT = REPO / "scripts" / "docker-entrypoint.sh"
 
 
@@ -103,16 +103,16 @@ def test_the_image_has_a_healthcheck_and_the_entrypoint_knows_the_roles():
     healthcheck = arguments(final, "HEALTHCHECK")
     assert healthcheck and "healthcheck" in healthcheck[0]
     assert arguments(final, "ENTRYPOINT") == ['["docker-entrypoint"]']
-    assert {"web", "worker", "beat"} <= entrypoint_roles()
+    assert {"web", "events", "worker", "beat"} <= entrypoint_roles()
 
 
 @pytest.fixture
 def fake_commands(tmp_path):
-    """python, gunicorn and celery that only record how they were called."""
+    """python, gunicorn, uvicorn and celery that only record how they were called."""
     calls = tmp_path / "calls"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("python", "gunicorn", "celery"):
+    for name in ("python", "gunicorn", "uvicorn", "celery"):
         script = bin_dir / name
         script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{calls}"\n')
         script.chmod(0o755)
@@ -134,6 +134,10 @@ def test_the_entrypoint_migrates_only_when_asked(fake_commands):
         "--forwarded-allow-ips 127.0.0.1"]
     assert (REPO / "backend" / "config" / "gunicorn.py").exists()  # the image copies config/
     assert fake_commands("web", MIGRATE="1")[0] == "python manage.py migrate --noinput"
+    assert fake_commands("events") == [
+        "uvicorn config.asgi:application --host 0.0.0.0 --port 8001 --no-access-log "
+        "--lifespan off --timeout-graceful-shutdown 5 --proxy-headers "
+        "--forwarded-allow-ips 127.0.0.1"]
     assert fake_commands("worker", "--concurrency", "2") == [
         "celery -A config worker --loglevel INFO --concurrency 2"]
     assert fake_commands("beat", MIGRATE="0")[0].startswith("celery -A config beat")
@@ -144,9 +148,9 @@ def test_the_entrypoint_migrates_only_when_asked(fake_commands):
         "python manage.py cleanup_sessions"]
 
 
-def test_the_five_services_all_have_healthchecks():
+def test_the_six_services_all_have_healthchecks():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "events", "worker", "beat"}
     for name, service in services.items():
         assert service["healthcheck"]["test"], name
 
@@ -159,7 +163,8 @@ def test_application_services_run_the_image_in_a_role_it_knows():
         assert service["image"] == services["web"]["image"]
         assert service["command"][0] in roles, f"{name}: {service['command']}"
     assert services["web"]["environment"]["MIGRATE"] == "1"
-    assert all("MIGRATE" not in services[name]["environment"] for name in ("worker", "beat"))
+    assert all("MIGRATE" not in services[name].get("environment", {})
+               for name in ("events", "worker", "beat"))
 
 
 def test_secrets_come_from_env_never_from_env_example():
@@ -201,11 +206,11 @@ def test_the_redis_persists_like_production():
     assert "--requirepass" in command
 
 
-def test_worker_and_beat_wait_for_the_migrated_web():
+def test_events_worker_and_beat_wait_for_the_migrated_web():
     services = compose()["services"]
     assert services["web"]["depends_on"] == {"postgres": {"condition": "service_healthy"},
                                              "redis": {"condition": "service_healthy"}}
-    for name in ("worker", "beat"):
+    for name in ("events", "worker", "beat"):
         assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
 
 

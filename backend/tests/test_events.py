@@ -36,7 +36,8 @@ class EventsInstance:
         self.log = tempfile.NamedTemporaryFile(prefix="events-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
             [str(UVICORN), "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--lifespan", "off"],
+             "--port", str(self.port), "--no-access-log", "--lifespan", "off",
+             "--timeout-graceful-shutdown", "5"],
             cwd=BACKEND, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -94,14 +95,30 @@ def get(url: str) -> tuple[int, dict]:
         return response.status, json.loads(response.read())
 
 
+def events_answer(port: int, origin: str | None = None):
+    """``(status, problem code, Access-Control-Allow-Origin)`` of a stream opened without a
+    session, or ``None`` while nothing answers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/sessions/events/",
+                                     headers={"Origin": origin} if origin else {})
+    try:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310 (loopback only)
+    except urllib.error.HTTPError as error:
+        return (error.code, json.loads(error.read())["code"],
+                error.headers.get("Access-Control-Allow-Origin"))
+    except OSError:
+        return None
+    raise AssertionError("a stream without a session was opened")
+
+
 def test_make_run_starts_the_embedded_redis_when_none_is_installed(tmp_path):
     path = path_without_redis(tmp_path / "bin")
     assert subprocess.run(["bash", "-c", "command -v redis-server"],
                           env={"PATH": path}).returncode == 1
     run_dir, web_port, redis_port = tmp_path / "run", free_port(), free_port()
+    events_port = free_port()
     env = {"PATH": path, "HOME": os.environ.get("HOME", str(tmp_path)), "LANG": "C.UTF-8",
            "RUN_DIR": str(run_dir), "RUN_REDIS_PORT": str(redis_port), "PORT": str(web_port),
-           "HOST": "127.0.0.1"}
+           "EVENTS_PORT": str(events_port), "HOST": "127.0.0.1"}
     process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=REPO, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True)
@@ -115,6 +132,14 @@ def test_make_run_starts_the_embedded_redis_when_none_is_installed(tmp_path):
 
         status, body = get(f"http://127.0.0.1:{web_port}/api/health/ready/")
         assert status == 200 and body["checks"]["redis"]["status"] == "up", body
+
+        # The event stream's process answers too, and lets the page's origin in.
+        assert f"http://127.0.0.1:{events_port}/api/sessions/events/" in console.text()
+        assert wait_until(lambda: events_answer(events_port) is not None, timeout=30), \
+            (run_dir / "events.log").read_text()
+        status, code, allowed = events_answer(events_port, origin=f"http://127.0.0.1:{web_port}")
+        assert (status, code) == (401, "session_missing")
+        assert allowed == f"http://127.0.0.1:{web_port}"
 
         console.wait_for("GET /api/health/ready/ 200", timeout=5)
         time.sleep(0.5)  # anything else printed for the same request would be here by now
