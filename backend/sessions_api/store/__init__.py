@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
+from redis.exceptions import ReadOnlyError
 
 from ..conf import session_settings
 from ..errors import StoreUnavailable
@@ -26,7 +27,7 @@ from ..metrics import REDIS_LATENCY
 from ..models import RevokeReason, Session
 from .audit import database_call, session_load, session_render
 from .breaker import CircuitBreaker
-from .connection import CONNECTION_ERRORS, disconnect_all
+from .connection import CONNECTION_ERRORS, RedisIsReplica, disconnect_all
 from .hot import RedisHotCopy
 from .keeper import Keeper
 from .record import HotRecord, Tombstone, epoch_ms
@@ -98,7 +99,7 @@ class SessionStore:
 
     def _failed(self, error: BaseException) -> None:
         self.redis_breaker.record_failure(error)
-        if "READONLY" in str(error) or "replica" in str(error):
+        if isinstance(error, (ReadOnlyError, RedisIsReplica)):
             # The node was demoted: the next connections must be checked again.
             disconnect_all()
 
