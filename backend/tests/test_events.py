@@ -41,7 +41,7 @@ class EventsInstance:
             cwd=BACKEND, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:
-            assert self.process.poll() is None, Path(self.log.name).read_text()[-2000:]
+            assert self.process.poll() is None, self.log_text()
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/api/health/live/")
@@ -50,6 +50,9 @@ class EventsInstance:
             except OSError:
                 assert time.monotonic() < deadline, "the events process did not answer"
                 time.sleep(0.1)
+
+    def log_text(self) -> str:
+        return Path(self.log.name).read_text()[-3000:]
 
     def open(self, token: str) -> "Stream":
         return Stream(self.port, token)
@@ -137,7 +140,7 @@ def service(settings, transactional_db):
 
 def opened(events, token: str) -> Stream:
     stream = events.open(token)
-    assert stream.status == 200, stream.response.read()
+    assert stream.status == 200, events.log_text()
     assert stream.response.getheader("Content-Type").startswith("text/event-stream")
     assert stream.response.getheader("Cache-Control") == "no-store"
     assert stream.response.getheader("X-Accel-Buffering") == "no"
@@ -281,5 +284,22 @@ def test_a_redis_restart_is_told_within_a_heartbeat_and_nothing_revoked_is_live(
         stream = opened(instance, survivor)
         assert api.logout(survivor).status_code == 204
         assert stream.event(within=1) == ("session.revoked", {"reason": "logout"})
+    finally:
+        instance.stop()
+
+
+def test_on_a_redis_cluster_the_stream_follows_sharded_pub_sub(api, service, on_cluster,
+                                                               cluster_url, fake_auth0):
+    instance = EventsInstance(events_env(fake_auth0, cluster_url) | {"REDIS_CLUSTER": "1"})
+    try:
+        tokens = [api.create(f"auth0|user{n}")["token"] for n in range(3)]
+        streams = [opened(instance, token) for token in tokens]
+        response = api.call("PUT", "/api/internal/users/auth0|user1/subscription/",
+                            headers=SERVICE, body={"subscription_plan": "pro"})
+        assert response.status_code == 200
+        assert streams[1].event(within=1)[1]["subscription_plan"] == "pro"
+        for token, stream in zip(tokens, streams, strict=True):
+            assert api.logout(token).status_code == 204
+            revoked_within_a_second(stream, "logout")
     finally:
         instance.stop()

@@ -74,6 +74,7 @@ class Subscriptions:
         self.pubsub = None
         self.reader = None
         self.queues: dict[str, set[asyncio.Queue]] = {}
+        self.leaving: set[asyncio.Task] = set()
 
     async def join(self, channel: str, queue: asyncio.Queue) -> None:
         first = channel not in self.queues
@@ -103,13 +104,19 @@ class Subscriptions:
         del self.queues[channel]
         return True
 
-    async def leave(self, channel: str, queue: asyncio.Queue) -> None:
+    def leave(self, channel: str, queue: asyncio.Queue) -> None:
+        """Unsubscribes in the background: a stream ends without waiting on Redis."""
         if self._forget(channel, queue) and self.pubsub is not None:
-            with contextlib.suppress(*CONNECTION_ERRORS):
-                if self.cluster:
-                    await self.pubsub.sunsubscribe(channel)
-                else:
-                    await self.pubsub.unsubscribe(channel)
+            task = asyncio.get_running_loop().create_task(self._unsubscribe(self.pubsub, channel))
+            self.leaving.add(task)
+            task.add_done_callback(self.leaving.discard)
+
+    async def _unsubscribe(self, pubsub, channel: str) -> None:
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            if self.cluster:
+                await pubsub.sunsubscribe(channel)
+            else:
+                await pubsub.unsubscribe(channel)
 
     async def _read(self, pubsub) -> None:
         try:
@@ -181,6 +188,16 @@ def _event(name: str, data: dict | str) -> str:
     return f"event: {name}\ndata: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
+# KEYS: the session's slots. ARGV: now_ms, lapse_at_ms, member, ttl_ms. Drops lapsed slots,
+# adds this one, returns how many are open.
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
 class StreamSlots:
     """The open streams of one session, on every instance: a sorted set of stream ids scored
     by when each lapses unless its heartbeat renews it (a crashed process frees its slots)."""
@@ -193,12 +210,8 @@ class StreamSlots:
 
     async def claim(self) -> bool:
         now = int(time.time() * 1000)
-        pipeline = self.client.pipeline(transaction=True)
-        pipeline.zremrangebyscore(self.key, 0, now)
-        pipeline.zadd(self.key, {self.member: now + self.lapse_ms})
-        pipeline.zcard(self.key)
-        pipeline.pexpire(self.key, self.lapse_ms)
-        _, _, count, _ = await pipeline.execute()
+        count = await self.client.eval(_CLAIM, 1, self.key, now, now + self.lapse_ms,
+                                       self.member, self.lapse_ms)
         if count > session_settings.EVENTS_MAX_STREAMS:
             await self.release()
             return False
@@ -280,6 +293,6 @@ async def _stream(hub: Subscriptions, slots: StreamSlots, context: SessionContex
                 return
             check = message == record.session_id or time.monotonic() >= beat_at
     finally:
-        await hub.leave(channel, queue)
+        hub.leave(channel, queue)
         with contextlib.suppress(*CONNECTION_ERRORS):
             await slots.release()  # otherwise it lapses on its own
