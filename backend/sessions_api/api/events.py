@@ -105,18 +105,25 @@ class Subscriptions:
         return True
 
     def leave(self, channel: str, queue: asyncio.Queue) -> None:
-        """Unsubscribes in the background: a stream ends without waiting on Redis."""
         if self._forget(channel, queue) and self.pubsub is not None:
-            task = asyncio.get_running_loop().create_task(self._unsubscribe(self.pubsub, channel))
-            self.leaving.add(task)
-            task.add_done_callback(self.leaving.discard)
+            self.later(self._unsubscribe(self.pubsub, channel))
+
+    def later(self, call) -> None:
+        """Runs a Redis call in the background (bounded): a stream ends without waiting on
+        Redis."""
+        async def bounded():
+            with contextlib.suppress(TimeoutError, *CONNECTION_ERRORS):
+                await asyncio.wait_for(call, timeout=5)
+
+        task = asyncio.get_running_loop().create_task(bounded())
+        self.leaving.add(task)
+        task.add_done_callback(self.leaving.discard)
 
     async def _unsubscribe(self, pubsub, channel: str) -> None:
-        with contextlib.suppress(*CONNECTION_ERRORS):
-            if self.cluster:
-                await pubsub.sunsubscribe(channel)
-            else:
-                await pubsub.unsubscribe(channel)
+        if self.cluster:
+            await pubsub.sunsubscribe(channel)
+        else:
+            await pubsub.unsubscribe(channel)
 
     async def _read(self, pubsub) -> None:
         try:
@@ -294,5 +301,4 @@ async def _stream(hub: Subscriptions, slots: StreamSlots, context: SessionContex
             check = message == record.session_id or time.monotonic() >= beat_at
     finally:
         hub.leave(channel, queue)
-        with contextlib.suppress(*CONNECTION_ERRORS):
-            await slots.release()  # otherwise it lapses on its own
+        hub.later(slots.release())  # a slot not released lapses on its own
