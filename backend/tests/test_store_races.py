@@ -6,10 +6,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
-from sessions_api.models import Session
+from sessions_api.models import Session, SessionEvent
 from sessions_api.ops.cleanup import sessions_cleanup
-from sessions_api.services import Caller, account_subscription_set, users_sessions_revoke
-from sessions_api.store import session_store
+from sessions_api.services import (
+    Caller,
+    account_subscription_set,
+    outbox_drain,
+    users_sessions_revoke,
+)
+from sessions_api.store import incarnation, session_store
+from sessions_api.store.connection import reset_clients
 
 from .support.breakers import cooldown_passes
 from .support.held import HeldCreate
@@ -101,3 +107,36 @@ def test_a_bulk_deactivation_is_ended_by_one_call(api):
     assert users_sessions_revoke(users=users, caller=SERVICE) == 2
     assert [api.current(token).json()["code"] for token in alice] == ["session_revoked"] * 2
     assert api.current(bob).status_code == 200
+
+
+def test_a_logout_known_only_to_redis_survives_a_verification(api, database_proxy, redis_conn):
+    """Logged out while PostgreSQL was down (the tombstone and the outbox hold it), then Redis
+    is verified (its marker was evicted): the tombstone must stay."""
+    token = api.create("auth0|alice")["token"]
+    database_proxy.cut()
+    assert api.logout(token).status_code == 204
+    database_proxy.restore()
+    cooldown_passes()
+    redis_conn.delete(incarnation.marker_key())
+    reset_clients()  # new connections: each is checked, and this Redis verified again
+    assert api.current(token).json()["code"] == "session_revoked"
+
+
+def test_a_logout_in_the_outbox_keeps_its_time_and_reason_when_another_came_first(
+        api, database_proxy):
+    """Logged out while PostgreSQL was down; once it is back, logout everywhere from another
+    session reaches the same session through the database before the outbox drains."""
+    first, other = api.create("auth0|alice"), api.create("auth0|alice")
+    database_proxy.cut()
+    assert api.logout(first["token"]).status_code == 204
+    database_proxy.restore()
+    cooldown_passes()
+    everywhere = api.call("POST", "/api/sessions/logout-all/", session=other["token"],
+                          body={"include_current": True})
+    assert everywhere.status_code == 200
+    assert outbox_drain() == 1
+    session = Session.objects.get(pk=first["session"]["id"])
+    events = list(SessionEvent.objects.filter(session=session, kind="revoked"))
+    assert session.revoke_reason == "logout"
+    assert session.revoked_at == min(event.at for event in events)
+    assert sorted(event.reason for event in events) == ["logout", "others"]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
+from django.db.models import Q
 
 from ..models import Account, Session, SessionEvent
 from ..store import session_store
@@ -58,9 +59,14 @@ def account_state_publish(account: Account) -> None:
         session_store.mark_stale([s.pk for s in sessions])
 
 
-def revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool) -> bool:
+def revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool,
+                       earlier_wins: bool = False) -> bool:
+    """Record a revocation; ``False`` when the session was revoked already (unless
+    ``earlier_wins`` and that revocation came later than this one)."""
+    not_yet = Q(revoked_at__isnull=True) | Q(revoked_at__gt=at) if earlier_wins else Q(
+        revoked_at__isnull=True)
     with transaction.atomic():
-        revoked = Session.objects.filter(pk=ref.session_id, revoked_at__isnull=True).update(
+        revoked = Session.objects.filter(not_yet, pk=ref.session_id).update(
             revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
         if revoked and stale:
             session_store.note_marked()

@@ -34,7 +34,9 @@ def _outbox_return(entries: list[str]) -> None:
 
 def outbox_drain(limit: int = 1000) -> int:
     """Write the audit events of revocations made while the database was down; returns how
-    many revocations were recorded (an entry already recorded is dropped, not counted)."""
+    many revocations were recorded. A session revoked again meanwhile (logout everywhere
+    reached it through the database) takes the earlier revocation's time and reason, with
+    both events kept; an entry already recorded is dropped, not counted."""
     drained = taken = 0
     while taken < limit:
         entries = _outbox_pop(100)
@@ -48,7 +50,7 @@ def outbox_drain(limit: int = 1000) -> int:
             try:
                 drained += database_call(
                     revoke_in_database, ref=ref, reason=entry["reason"], caller=caller,
-                    at=datetime.fromisoformat(entry["at"]), stale=False)
+                    at=datetime.fromisoformat(entry["at"]), stale=False, earlier_wins=True)
             except StoreUnavailable:
                 _outbox_return(entries[position:])
                 raise

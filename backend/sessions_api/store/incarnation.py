@@ -8,8 +8,9 @@ what we talk to. The marker key holds that pair for the Redis whose data was ver
 Every new connection (``connection._CheckedConnection``) compares the two. On a mismatch the
 connection is refused, the store answers from the audit copy (or ``503`` with the
 ``closed`` fallback) and one process verifies this Redis in the background: it drops every
-hot copy and index entry (each session is then rebuilt from the audit copy on its next call,
-and a revoked, rotated or expired one is refused there), then writes the marker. A restart
+live hot copy and index entry (each session is then rebuilt from the audit copy on its next
+call, and a revoked, rotated or expired one is refused there; tombstones stay, since a
+revocation is final), then writes the marker. A restart
 or failover always breaks connections, so every worker sees the mismatch on its next call.
 """
 
@@ -25,6 +26,19 @@ LOCK_MS = 10_000
 # A Redis with at most this many keys is verified on the connection that found it unverified.
 INLINE_LIMIT = 10_000
 _BATCH = 1000
+
+# Unlinks each key but tombstones (values starting with "!").
+_DROP_LIVE = """
+local dropped = 0
+for _, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value and string.sub(value, 1, 1) ~= '!' then
+    redis.call('UNLINK', key)
+    dropped = dropped + 1
+  end
+end
+return dropped
+"""
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -58,8 +72,10 @@ def connection_facts(connection) -> tuple[str | None, str, str | None]:
 
 
 def verify(call) -> bool:
-    """Drop every hot copy of this Redis and mark it verified; ``call(*command)`` runs one
-    Redis command. ``False`` when another process is verifying it right now."""
+    """Drop every live hot copy and index entry of this Redis and mark it verified;
+    ``call(*command)`` runs one Redis command. ``False`` when another process is verifying it
+    right now. Tombstones stay: a revocation is final, so an old one is still true, and one
+    made while the database was down is the only record of it until the outbox drains."""
     prefix = session_settings.REDIS_KEY_PREFIX
     lock, token = f"{prefix}:verifying", secrets.token_hex(8)
     if not call("SET", lock, token, "NX", "PX", LOCK_MS):
@@ -69,12 +85,13 @@ def verify(call) -> bool:
         if call("GET", marker_key()) == identity:
             return True  # verified by another process while this one waited
         dropped = 0
-        for pattern in (f"{prefix}:t:*", f"{prefix}:u:*"):
+        # Session copies (all but tombstones), then the user indexes (rebuilt on restore).
+        for pattern, drop in ((f"{prefix}:t:*", ("EVAL", _DROP_LIVE)), (f"{prefix}:u:*", None)):
             cursor = "0"
             while True:
                 cursor, keys = call("SCAN", cursor, "MATCH", pattern, "COUNT", _BATCH)
                 if keys:
-                    dropped += call("UNLINK", *keys)
+                    dropped += call(*drop, len(keys), *keys) if drop else call("UNLINK", *keys)
                     call("PEXPIRE", lock, LOCK_MS)
                 if cursor in ("0", 0, b"0"):
                     break
