@@ -10,7 +10,7 @@ PORT ?= 8000
 EVENTS_PORT ?= 8001
 WEB_WORKERS ?= 3
 
-.PHONY: install env run serve events worker beat test test-backend test-frontend lint schema bench fuzz manage clean
+.PHONY: install env run serve events worker beat test test-backend test-frontend lint schema bench bench-streams fuzz manage clean
 
 install: $(STAMP)
 
@@ -74,6 +74,11 @@ $(VENV)/.bench-installed: $(STAMP)
 bench: install $(VENV)/.bench-installed
 	@bash scripts/services.sh
 	$(PY) bench/run.py
+
+# Open event streams (BENCH_STREAMS, 1000) against /current's throughput, and their memory.
+bench-streams: install
+	@bash scripts/services.sh
+	$(PY) bench/streams.py
 
 manage: install
 	$(MANAGE) $(ARGS)
