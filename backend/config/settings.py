@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "sessions_api.api.middleware.RequestIdMiddleware",
     "sessions_api.api.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "config.cors.CorsForOriginsMiddleware",
     # Sessions, CSRF, auth, messages and X-Frame-Options, under /admin/ only: the API
     # authenticates by header (measured: docs/performance.md).
     "config.admin_middleware.AdminOnlyMiddleware",

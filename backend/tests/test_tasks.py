@@ -3,19 +3,11 @@ worker process fed by the RabbitMQ on 127.0.0.1:5672."""
 
 import json
 import logging
-import os
 import pickle
-import subprocess
-import sys
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.conf import settings as django_settings
-from kombu import Connection
 
 from config.celery import app
 from sessions_api import tasks
@@ -28,11 +20,9 @@ from sessions_api.store import session_store
 from sessions_api.store.connection import reset_clients
 from sessions_api.tokens import token_hash
 
+from .support.celery_worker import running_worker, wait_for
 from .support.hot_copy import hot_last_activity_set
 from .support.servers import free_port
-
-BACKEND = Path(__file__).resolve().parent.parent
-RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def test_every_scheduled_task_is_registered_and_reads_its_interval(settings):
@@ -118,61 +108,8 @@ def test_store_errors_are_retried_with_backoff(task, settings, db):
 def worker(django_db_setup, tmp_path_factory):
     """``celery -A config worker`` on a queue of its own, with the production settings
     pointed at this run's test database and Redis db."""
-    queue = f"test-sessions-{uuid.uuid4().hex[:12]}"
-    database = django_settings.DATABASES["default"]
-    log_path = tmp_path_factory.mktemp("celery-worker") / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": (f"postgres://{database['USER']}@{database['HOST']}:"
-                         f"{database['PORT'] or 5432}/{database['NAME']}"),
-        "REDIS_URL": django_settings.SESSIONS_API["REDIS_URL"],
-        "CELERY_BROKER_URL": RABBITMQ,
-        "DJANGO_DEBUG": "0",
-    }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
-             "--pool", "solo", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel", "INFO"],
-            cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT)
-    handle = WorkerHandle(queue, log_path, process)
-    try:
-        _wait_until(lambda: "ready" in log_path.read_text(), process, log_path, 60)
+    with running_worker(tmp_path_factory.mktemp("celery-worker") / "worker.log") as handle:
         yield handle
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with Connection(RABBITMQ) as connection:
-            connection.default_channel.queue_delete(queue)
-
-
-class WorkerHandle:
-    def __init__(self, queue: str, log_path: Path, process: subprocess.Popen):
-        self.queue, self.log_path, self.process = queue, log_path, process
-
-    def send(self, task_name: str) -> None:
-        """Publish to RabbitMQ (the test settings' own broker is in memory, and
-        ``CELERY_BROKER_URL`` in the environment would win over any app setting)."""
-        producer = Celery("test-producer")
-        with producer.connection_for_write(RABBITMQ) as connection:
-            producer.send_task(task_name, queue=self.queue, connection=connection)
-        producer.close()
-
-
-def _wait_until(condition, process, log_path, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"worker did not get there:\n{log_path.read_text()[-4000:]}")
 
 
 def _log_lines(worker) -> list[dict]:
@@ -192,11 +129,11 @@ def test_cleanup_runs_in_a_real_worker(worker, api, redis_conn):
         key = session_store.hot.session_key(token_hash(session["token"]))
         hot_last_activity_set(redis_conn, key, int(gone.timestamp() * 1000))
     worker.send("sessions_api.cleanup_sessions")
-    _wait_until(lambda: SessionEvent.objects.filter(kind="expired").count() == 2,
+    wait_for(lambda: SessionEvent.objects.filter(kind="expired").count() == 2,
                 worker.process, worker.log_path, 30)
     assert set(SessionEvent.objects.filter(kind="expired").values_list("actor", flat=True)) == {
         "system:cleanup"}
-    _wait_until(lambda: any(line["message"] == "cleanup_sessions done"
+    wait_for(lambda: any(line["message"] == "cleanup_sessions done"
                             for line in _log_lines(worker)),
                 worker.process, worker.log_path, 10)
     [done] = [line for line in _log_lines(worker) if line["message"] == "cleanup_sessions done"]
@@ -210,7 +147,7 @@ def test_metrics_snapshot_runs_in_a_real_worker(worker, api, redis_conn):
     for sub in ("auth0|alice", "auth0|alice", "auth0|bob"):
         api.create(sub)
     worker.send("sessions_api.metrics_snapshot")
-    _wait_until(lambda: redis_conn.exists(snapshot_key()), worker.process, worker.log_path, 30)
+    wait_for(lambda: redis_conn.exists(snapshot_key()), worker.process, worker.log_path, 30)
     figures = json.loads(redis_conn.get(snapshot_key()))
     assert figures["active"] == 3
     assert figures["per_user_max"] == 2
