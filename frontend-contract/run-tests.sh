@@ -46,17 +46,25 @@ node scripts/source-hash.mjs --check
 log "npm pack, installed into a scratch project"
 node scripts/check-package.mjs
 
-# --- end-to-end: the backend serves the API and the example page at / (same origin) ---
+# --- end-to-end: the backend serves the API and the example page at / (same origin); the
+# events process (uvicorn, as make events) serves the event stream on a port of its own ---
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 api_port="$(free_port)"
+events_port="$(free_port)"
+while [[ "$events_port" == "$api_port" ]]; do events_port="$(free_port)"; done
 
 workdir="$(mktemp -d)"
 backend_pid=""
-cleanup() {
-  if [[ -n "$backend_pid" ]] && kill -0 "$backend_pid" 2>/dev/null; then
-    kill "$backend_pid" 2>/dev/null || true
-    wait "$backend_pid" 2>/dev/null || true
+events_pid=""
+stop() {
+  if [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
+}
+cleanup() {
+  stop "$events_pid"
+  stop "$backend_pid"
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -73,6 +81,11 @@ log "backend: migrate, flush $REDIS_URL, start on 127.0.0.1:$api_port"
 "$python" -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()'
 "$python" backend/manage.py runserver "127.0.0.1:$api_port" --noreload >"$workdir/backend.log" 2>&1 &
 backend_pid=$!
+log "events process: start on 127.0.0.1:$events_port (CORS for http://127.0.0.1:$api_port)"
+(cd backend && CORS_ALLOWED_ORIGINS="http://127.0.0.1:$api_port" \
+  exec ../.venv/bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$events_port" \
+  --no-access-log --lifespan off --timeout-graceful-shutdown 2) >"$workdir/events.log" 2>&1 &
+events_pid=$!
 cd "$here"
 
 deadline=$((SECONDS + 60))
@@ -85,13 +98,25 @@ until live "http://127.0.0.1:$api_port/api/health/live/"; do
   fi
   sleep 0.5
 done
+# Without a session the stream answers 401: the process is up.
+answers() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 401 ? 0 : 1), () => process.exit(1))' "$1"; }
+until answers "http://127.0.0.1:$events_port/api/sessions/events/"; do
+  if ! kill -0 "$events_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+    echo "the events process did not answer /api/sessions/events/ within 60 s:" >&2
+    cat "$workdir/events.log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
 
 log "end-to-end tests in headless Chromium"
 status=0
-E2E_API_URL="http://127.0.0.1:$api_port" CHROMIUM_PATH="$chromium" \
+E2E_API_URL="http://127.0.0.1:$api_port" E2E_EVENTS_URL="http://127.0.0.1:$events_port/api/sessions/events/" CHROMIUM_PATH="$chromium" \
   node_modules/.bin/vitest run --config e2e/vitest.config.ts || status=$?
 if [[ $status != 0 ]]; then
   echo "backend log:" >&2
   tail -n 80 "$workdir/backend.log" >&2
+  echo "events process log:" >&2
+  tail -n 40 "$workdir/events.log" >&2
 fi
 exit $status

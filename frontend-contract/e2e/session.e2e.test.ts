@@ -24,6 +24,8 @@ function required(name: string): string {
 
 const apiUrl = required("E2E_API_URL").replace(/\/$/, "");
 const pageUrl = `${apiUrl}/`;
+// The events process run-tests.sh starts beside the backend (uvicorn, as make events).
+const eventsUrl = required("E2E_EVENTS_URL");
 const sub = `dev|e2e-${Date.now()}`;
 
 interface Call {
@@ -51,7 +53,7 @@ async function device(): Promise<BrowserContext> {
   return context;
 }
 
-async function open(context: BrowserContext): Promise<Page> {
+async function open(context: BrowserContext, url = pageUrl): Promise<Page> {
   const page = await context.newPage();
   const log: Call[] = [];
   calls.set(page, log);
@@ -68,7 +70,7 @@ async function open(context: BrowserContext): Promise<Page> {
       etag: response.headers()["etag"],
     });
   });
-  await page.goto(pageUrl);
+  await page.goto(url);
   current = page;
   return page;
 }
@@ -358,5 +360,59 @@ describe("ETags from the first write on", () => {
     const current = await callWithToken((await storedToken(page))!);
     expect(refresh?.etag).toBe(current.headers.get("ETag"));
     await page.context().close();
+  });
+});
+
+describe("live: the event stream (two browser contexts)", () => {
+  it("'sign out all other devices' signs the live page out within a second, without focus or reload", async () => {
+    const subject = `${sub}-live`;
+    const contextA = await device();
+    // Every focus of the window and visibility change page A sees, dispatched by anyone (the
+    // events the provider refetches on; the page's own focus moves between elements are not).
+    await contextA.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { focusEvents: string[] }).focusEvents = seen;
+      window.addEventListener("focus", (event) => event.target === window && seen.push("focus"), true);
+      document.addEventListener("visibilitychange", () => seen.push(`visibility:${document.visibilityState}`), true);
+    });
+    const a = await open(contextA, `${pageUrl}?events=${encodeURIComponent(eventsUrl)}`);
+    expect(await a.getByTestId("events").textContent()).toBe(`Events: ${eventsUrl}`);
+    await signIn(a, "Live user", subject);
+    const streams = () => calls.get(a)!.filter((c) => c.path === "/api/sessions/events/");
+    // The stream is open (its headers arrived with 200).
+    await expect.poll(() => streams().map((c) => c.status)).toEqual([200]);
+    const tokenA = (await storedToken(a))!;
+
+    // Device B, opened after A and brought to the front: A stays in the background.
+    const b = await open(await device());
+    expect(await b.getByTestId("events").textContent()).toMatch(/^Events: off/);
+    await signIn(b, "Live user", subject);
+    await openSessions(b);
+    await expect.poll(() => b.getByTestId("session-row").count()).toBe(2);
+
+    const callsBefore = calls.get(a)!.length;
+    const seenBefore = await a.evaluate(() => (window as unknown as { focusEvents: string[] }).focusEvents.length);
+    const started = Date.now();
+    await b.getByRole("button", { name: "Sign out all other devices" }).click();
+    await expect.poll(() => status(a), { timeout: 1_500, interval: 25 }).toBe("Signed out");
+    const elapsed = Date.now() - started;
+    current = a;
+    await screenshot(a, "live-page-signed-out-by-the-stream");
+
+    // No focus or visibility event reached A, and A made no call of its own: the stream did it.
+    expect(await a.evaluate(() => (window as unknown as { focusEvents: string[] }).focusEvents.slice())).toHaveLength(seenBefore);
+    expect(calls.get(a)!.slice(callsBefore)).toEqual([]);
+    expect(elapsed).toBeLessThan(1_500);
+    expect((await callWithToken(tokenA)).status).toBe(401);
+    await expect.poll(() => b.getByTestId("session-row").count()).toBe(1);
+    expect(await status(b)).toBe("Signed in");
+    // Revoked is final: no new session, nothing stored, still signed out after a while.
+    expect(creates(a)).toBe(1);
+    expect(await storedToken(a)).toBeNull();
+    await a.waitForTimeout(500);
+    expect(await status(a)).toBe("Signed out");
+    expect(pageErrors).toEqual([]);
+    await contextA.close();
+    await b.context().close();
   });
 });

@@ -239,7 +239,7 @@ function Nav({ view }: { view: View }) {
   );
 }
 
-export function App({ apiBaseUrl }: { apiBaseUrl: string }) {
+export function App({ apiBaseUrl, eventsUrl }: { apiBaseUrl: string; eventsUrl?: string }) {
   const { status, isFetching, error } = useSession();
   const [view, setView] = useState<View>(currentView);
   useEffect(() => {
@@ -254,6 +254,9 @@ export function App({ apiBaseUrl }: { apiBaseUrl: string }) {
       <h1>Session service example</h1>
       <p>
         API: <code>{apiBaseUrl}</code>
+      </p>
+      <p data-testid="events">
+        Events: {eventsUrl ? <code>{eventsUrl}</code> : "off (a sign-out elsewhere shows on the next focus)"}
       </p>
       <p role="status" aria-live="polite">
         <span data-testid="status">{label}</span>
