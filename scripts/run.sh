@@ -62,6 +62,12 @@ for _ in $(seq 1 100); do
 done
 
 BASE="http://$HOST:$PORT"
+# The example page follows the events process on port 8001 of its own host when served on 8000;
+# on other ports it is told where the stream is.
+PAGE="$BASE/"
+if [ "$PORT" != 8000 ] || [ "$EVENTS_PORT" != 8001 ]; then
+  PAGE="$BASE/?events=http://$HOST:$EVENTS_PORT/api/sessions/events/"
+fi
 SHOWN_DIR="${RUN_DIR#"$PWD/"}"
 DEV_ENV="DJANGO_DEBUG=1"
 [ "$SHOWN_DIR" = .run ] || DEV_ENV="$DEV_ENV RUN_DIR=$RUN_DIR"
@@ -89,6 +95,9 @@ cat <<MSG
 
   6. Log out (the token is dead at once):
        curl -s -i -X DELETE $BASE/api/sessions/current/ -H "Authorization: Session \$SESSION"
+
+  Example page (signs in through the dev identity provider, follows the event stream):
+       $PAGE
 
   API schema: $BASE/api/schema/    Health: $BASE/api/health/ready/    Admin: $BASE/admin/
   Logs: $SHOWN_DIR/worker.log, $SHOWN_DIR/beat.log; the web's JSON lines in $SHOWN_DIR/web.log,

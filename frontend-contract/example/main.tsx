@@ -5,26 +5,15 @@ import { createSessionClient, localStorageTokenStore } from "../src";
 import { SessionProvider } from "../src/react";
 import { App } from "./App";
 import { devAccessToken, loadProfile } from "./dev-identity";
+import { eventsUrlFor } from "./events-url";
 
 // Served by the backend itself (same origin); `?api=http://127.0.0.1:8000` points the page at
 // a backend on another origin (which must list the page's origin in CORS_ALLOWED_ORIGINS).
 const params = new URLSearchParams(window.location.search);
 const apiBaseUrl = params.get("api") ?? window.location.origin;
 
-// The event stream, served by its own ASGI process (make events). `?events=<url>` names it,
-// `?events=off` turns it off; without the parameter, the page served by `make run` on port 8000
-// follows the events process `make run` starts beside it on port 8001 of the same host. Elsewhere
-// the page has no stream and sees a sign-out from another device when it regains the focus.
-function eventsUrlFor(): string | undefined {
-  const given = params.get("events");
-  if (given === "off") return undefined;
-  if (given) return given;
-  const page = new URL(apiBaseUrl);
-  if (page.port !== "8000") return undefined;
-  page.port = "8001";
-  return `${page.origin}/api/sessions/events/`;
-}
-const eventsUrl = eventsUrlFor();
+// The event stream: `?events=<url>`, `?events=off`, or port 8001 beside make run's 8000.
+const eventsUrl = eventsUrlFor(window.location.search, apiBaseUrl);
 
 const client = createSessionClient({
   baseUrl: apiBaseUrl,
