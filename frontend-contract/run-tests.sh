@@ -88,26 +88,21 @@ log "events process: start on 127.0.0.1:$events_port (CORS for http://127.0.0.1:
 events_pid=$!
 cd "$here"
 
-deadline=$((SECONDS + 60))
-live() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))' "$1"; }
-until live "http://127.0.0.1:$api_port/api/health/live/"; do
-  if ! kill -0 "$backend_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-    echo "the backend did not answer /api/health/live/ within 60 s:" >&2
-    cat "$workdir/backend.log" >&2
-    exit 1
-  fi
-  sleep 0.5
-done
+# Waits until <url> answers <status>, or fails with the log of the process that should answer.
+wait_for() {
+  local url="$1" status="$2" pid="$3" log="$4" deadline=$((SECONDS + 60))
+  until node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === Number(process.argv[2]) ? 0 : 1), () => process.exit(1))' "$url" "$status"; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      echo "$url did not answer $status within 60 s:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+wait_for "http://127.0.0.1:$api_port/api/health/live/" 200 "$backend_pid" "$workdir/backend.log"
 # Without a session the stream answers 401: the process is up.
-answers() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 401 ? 0 : 1), () => process.exit(1))' "$1"; }
-until answers "http://127.0.0.1:$events_port/api/sessions/events/"; do
-  if ! kill -0 "$events_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-    echo "the events process did not answer /api/sessions/events/ within 60 s:" >&2
-    cat "$workdir/events.log" >&2
-    exit 1
-  fi
-  sleep 0.5
-done
+wait_for "http://127.0.0.1:$events_port/api/sessions/events/" 401 "$events_pid" "$workdir/events.log"
 
 log "end-to-end tests in headless Chromium"
 status=0

@@ -63,8 +63,9 @@ def revoke_in_database(*, ref: SessionRef, reason, caller, at, stale: bool,
                        earlier_wins: bool = False) -> bool:
     """Record a revocation; ``False`` when the session was revoked already (unless
     ``earlier_wins`` and that revocation came later than this one)."""
-    not_yet = Q(revoked_at__isnull=True) | Q(revoked_at__gt=at) if earlier_wins else Q(
-        revoked_at__isnull=True)
+    not_yet = Q(revoked_at__isnull=True)
+    if earlier_wins:
+        not_yet |= Q(revoked_at__gt=at)
     with transaction.atomic():
         revoked = Session.objects.filter(not_yet, pk=ref.session_id).update(
             revoked_at=at, revoke_reason=reason, hot_copy_stale=stale)
