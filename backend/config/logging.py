@@ -3,9 +3,7 @@
 import logging
 from datetime import datetime
 
-from sessions_api.logging import redact
-
-ACCESS_LOGGER = "sessions_api.access"
+from sessions_api.logging import ACCESS_LOGGER, redact
 
 
 class ReadableFormatter(logging.Formatter):

@@ -1,7 +1,11 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)  # as get_wsgi_application() does
 
-application = get_wsgi_application()
+from config.hot_path import HotPathWSGIHandler  # noqa: E402  (needs the apps loaded)
+
+# Django's WSGI handler, answering GET /api/sessions/current/ without the middleware chain.
+application = HotPathWSGIHandler()

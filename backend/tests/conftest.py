@@ -6,7 +6,6 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection as db_connection
-from django.test import Client
 from redis.cluster import RedisCluster
 
 from sessions_api.identity.jwks import jwks_cache
@@ -19,6 +18,7 @@ from sessions_api.store.connection import reset_clients
 from .support.backchannel import CLIENT_ID, PATH
 from .support.cluster import three_master_cluster
 from .support.fake_auth0 import FakeAuth0
+from .support.hot_path_client import HotPathClient
 from .support.log_guard import LogGuard
 from .support.servers import RedisServer, TcpProxy
 
@@ -74,7 +74,7 @@ class Api:
     """A client that speaks the contract: JSON bodies, ``Session`` and ``Bearer`` headers."""
 
     def __init__(self, fake_auth0):
-        self.client = Client()
+        self.client = HotPathClient()  # GET /current through the hot path, as served
         self.fake = fake_auth0
 
     def call(self, method, path, *, body=None, raw=None, session=None, bearer=None,

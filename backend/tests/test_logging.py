@@ -115,3 +115,69 @@ def test_the_access_line_is_the_record_logger_info_would_make(api, caplog):
     assert (line.levelno, line.getMessage()) == (logging.INFO, "GET /api/sessions/current/ 200")
     assert (line.method, line.path, line.status) == ("GET", "/api/sessions/current/", 200)
     assert line.session_id == api.current(token).json()["id"]
+
+
+ACCESS_CASES = [
+    ("GET", "/api/sessions/current/", 200, 0.41, "b6d4bdf4-c099-4fd9-ab19-a91a0550d0de"),
+    ("DELETE", "/api/sessions/current", 204, 12.0, None),
+    ("GET", '/a"quote\\back\tslash/\x01\x1f', 404, 0.0, None),
+    ("PATCH", "/ünïcode/😀/\u2028/", 401, 1234.56, "id with \"quotes\""),
+    ("BREW", "/x?sst_" + "A" * 43, 405, 3.14159, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "duration", "session_id"), ACCESS_CASES)
+def test_the_access_line_template_writes_what_the_general_formatter_writes(
+        method, path, status, duration, session_id):
+    from sessions_api.logging import ACCESS_LOGGER, access_record
+
+    record = access_record(logging.getLogger(ACCESS_LOGGER), method, path, status, duration,
+                           session_id)
+    RequestIdFilter().filter(record)
+    formatter = JsonFormatter()
+    assert formatter._access_line(record, record.__dict__) is not None  # the template ran
+    line = formatter.format(record)
+    assert line == redact(formatter._entry_line(record))
+    assert json.loads(line)["status"] == status
+
+
+def test_an_access_record_with_anything_more_takes_the_general_path():
+    """A filter adding a field, or a value of another type, must not be lost by the template."""
+    from sessions_api.logging import ACCESS_LOGGER, access_record
+
+    formatter = JsonFormatter()
+    record = access_record(logging.getLogger(ACCESS_LOGGER), "GET", "/", 200, 1.0, None)
+    RequestIdFilter().filter(record)
+    record.tenant = "acme"
+    assert json.loads(formatter.format(record))["tenant"] == "acme"
+    record = access_record(logging.getLogger(ACCESS_LOGGER), "GET", "/", 200, 1, None)
+    RequestIdFilter().filter(record)
+    assert formatter._access_line(record, record.__dict__) is None  # an int duration
+    assert json.loads(formatter.format(record))["duration_ms"] == 1
+
+
+@pytest.mark.parametrize("text", [
+    "a" * 64, "x" + "0123456789abcdef" * 4 + "y", "é" + "f" * 63 + "é" + "f" * 64,
+    "f" * 63 + "g" + "f" * 63, "F" * 64, "\ud800" + "e" * 64, "ab" * 100, "",
+    "x" * 64,  # the map's own letter is not a hex digit
+])
+def test_the_hash_precheck_masks_exactly_what_the_pattern_masks(text):
+    from sessions_api.logging import _HASH, MASK
+
+    assert redact(text) == _HASH.sub(MASK, text)
+
+
+def test_the_hash_precheck_agrees_with_the_pattern_on_random_text():
+    import random
+
+    from sessions_api.logging import _HASH, MASK
+
+    rng = random.Random(7)  # noqa: S311 - reproducible test text, not a secret
+    alphabet = "0123456789abcdefABCDEFxyz- é\u2028"
+    masked = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) if rng.random() < 0.02 else rng.choice("0123abcdef")
+                       for _ in range(rng.randrange(0, 200)))
+        assert redact(text) == _HASH.sub(MASK, text)
+        masked += MASK in redact(text)
+    assert 300 < masked < 2700  # both kinds of text were drawn

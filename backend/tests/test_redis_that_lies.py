@@ -163,3 +163,26 @@ def test_a_change_one_instance_made_alone_reaches_redis_within_the_repair_lag(
         for instance in (a, b):
             instance.stop()
         proxy.close()
+
+
+def test_a_worker_that_never_met_the_refusal_still_refuses_the_logout(redis_server, fake_auth0):
+    """At maxmemory a logout or an update made on one instance (whose breaker the refusal
+    already opened) deletes the old copy, so another instance that made no call meanwhile,
+    and whose repair lag is far away, does not serve it once Redis takes writes again."""
+    env = production_env(fake_auth0, redis_url=redis_server.url, SESSION_REPAIR_LAG="3600")
+    one, other = WebInstance(env), WebInstance(env)
+    try:
+        token, kept = sign_in(one, fake_auth0, "auth0|ann"), sign_in(one, fake_auth0, "auth0|bob")
+        assert other.current(token)[0] == other.current(kept)[0] == 200  # both warmed up
+        client = redis_server.client()
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)
+        assert one.current(kept)[0] == 200  # from the audit copy: the breaker is open now
+        assert one.logout(token) == 204
+        assert one.update(kept, {"data": {"at": "refused"}})[0] == 200
+        client.config_set("maxmemory", 0)
+        assert other.current(token)[1]["code"] == "session_revoked"
+        assert other.current(kept)[1]["data"] == {"at": "refused"}
+    finally:
+        one.stop()
+        other.stop()

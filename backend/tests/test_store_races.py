@@ -140,3 +140,79 @@ def test_a_logout_in_the_outbox_keeps_its_time_and_reason_when_another_came_firs
     assert session.revoke_reason == "logout"
     assert session.revoked_at == min(event.at for event in events)
     assert sorted(event.reason for event in events) == ["logout", "others"]
+
+
+def test_a_recovery_waits_for_a_repair_another_process_holds(api, own_redis):
+    """Redis comes back still holding a copy that a logout made during the partition left
+    live. Another process's repair has claimed that row but not yet written the tombstone: a
+    worker recovering now must wait for it, not skip the row and serve the live copy."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    from sessions_api.tokens import token_hash
+
+    token = api.create("auth0|alice")["token"]
+    hashed = token_hash(token)
+    own_redis.proxy.cut()  # the data stays on the server: only this process is cut off
+    assert api.logout(token).status_code == 204  # recorded in the audit copy alone
+    own_redis.proxy.restore()
+    cooldown_passes()
+    assert Session.objects.get(token_hash=hashed).hot_copy_stale
+
+    def read():
+        try:
+            answers.append(session_store.read(hashed))
+        finally:
+            connection.close()  # this thread's own connection
+
+    db = connection.settings_dict
+    answers = []
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                         user=db["USER"], dbname=db["NAME"]) as other:
+        other.execute("SELECT id FROM sessions_api_session WHERE hot_copy_stale FOR UPDATE")
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(0.5)
+        waited = not answers  # waiting for the other repair, not serving the live copy
+        session_store.hot.bury(hashed, "logout", session_store.hot.clock() + 60_000)
+        other.execute("UPDATE sessions_api_session SET hot_copy_stale = false")
+        other.commit()  # the other repair has applied the row
+    reader.join(10)
+    assert waited
+    assert [getattr(answer, "why", answer) for answer in answers] == ["revoked"]
+
+
+def test_a_repair_that_redis_refuses_keeps_the_process_off_redis(api, own_redis, monkeypatch):
+    """A process recovering while Redis still refuses writes (maxmemory) gets its repair
+    refused halfway. If Redis takes writes again a moment later, that process must still not
+    serve the copies the failed pass did not reach: a logged-out one among them."""
+    from sessions_api.tokens import token_hash
+
+    tokens = [api.create(f"auth0|{name}")["token"] for name in ("alice", "bob")]
+    # The repair goes by pk: the first row's write is refused before the second is reached.
+    first, second = sorted(tokens, key=lambda t: Session.objects.get(token_hash=token_hash(t)).pk)
+    own_redis.proxy.cut()
+    assert api.update(first, {"data": {"step": 2}}).status_code == 200
+    assert api.logout(second).status_code == 204
+    own_redis.proxy.restore()  # Redis still holds both copies as they were, live
+    server = own_redis.client()
+    server.config_set("maxmemory-policy", "noeviction")
+    server.config_set("maxmemory", 1)
+    cooldown_passes()
+    session_store.last_mark_ms = 0  # as in a worker that did not make those changes itself
+    repair = session_store.repair
+
+    def refused_then_healed(**options):
+        try:
+            return repair(**options)  # refused: OOM on the first row's copy
+        finally:
+            server.config_set("maxmemory", 0)
+
+    monkeypatch.setattr(session_store, "repair", refused_then_healed)
+    assert api.current(second).json()["code"] == "session_revoked"
+    monkeypatch.undo()
+    cooldown_passes()
+    assert api.current(second).json()["code"] == "session_revoked"
+    assert api.current(first).json()["data"] == {"step": 2}

@@ -53,13 +53,21 @@ class SessionUser(SimpleLazyObject):
 class SessionContext:
     """``request.auth`` of a session-authenticated request."""
 
-    __slots__ = ("record", "token_hash", "user", "_public")
+    __slots__ = ("record", "token_hash", "_user", "_public")
 
     def __init__(self, record: HotRecord, hashed: str):
         self.record = record
         self.token_hash = hashed
-        self.user = SessionUser(record.user_pk)
+        self._user = None
         self._public = None
+
+    @property
+    def user(self) -> SessionUser:
+        """The session's user (``SessionUser``: loaded when first looked at); the hot path
+        never asks."""
+        if self._user is None:
+            self._user = SessionUser(self.record.user_pk)
+        return self._user
 
     @property
     def id(self) -> str:

@@ -7,17 +7,48 @@ import os
 import re
 import time
 
-from ..logging import access_record, redact, request_id_var
+from ..logging import ACCESS_LOGGER, access_record, redact, request_id_var
 from ..metrics import CREATE_OUTCOMES, REQUEST_LATENCY, VALIDATE_OUTCOMES, problem_code
 from ..ops.figures import auth_failures
 
-access_log = logging.getLogger("sessions_api.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Outcomes of a session-token check; any other error came after the token was accepted.
 _VALIDATION_CODES = {"session_missing", "session_invalid", "session_expired",
                      "session_revoked", "store_unavailable"}
+
+
+def request_id_of(request) -> str:
+    """The caller's ``X-Request-ID`` when it is well formed, else a new one."""
+    given = request.META.get("HTTP_X_REQUEST_ID")
+    # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
+    return given if given and _SAFE_REQUEST_ID.match(given) else os.urandom(16).hex()
+
+
+def request_answered(request, response, request_id: str, started: float) -> None:
+    """Answers with the request id and writes the request's one access-log line."""
+    response.headers["X-Request-ID"] = request_id
+    if access_log.isEnabledFor(logging.INFO):
+        context = getattr(request, "auth", None)
+        # The record is made and handed to the handlers directly: Logger.info would also
+        # walk the stack for the caller's file and line, which no line shows.
+        access_log.handle(access_record(
+            access_log, request.method,
+            redact(request.path),  # a client may put anything in a URL, a token too
+            response.status_code, round((time.perf_counter() - started) * 1000, 2),
+            getattr(context, "id", None)))
+
+
+def request_count(request, response, elapsed: float, match) -> None:
+    """Latency per endpoint (``match``: the request's ``ResolverMatch``), and the outcome of
+    a create or a session check."""
+    endpoint = match.view_name if match is not None and match.url_name else "other"
+    method = request.method if request.method in _METHODS else "other"
+    REQUEST_LATENCY.labels(endpoint, method).observe(elapsed)
+    if match is not None and "sessions_api" in match.app_names:
+        _count_outcome(request, response, match.url_name)
 
 
 class RequestIdMiddleware:
@@ -28,23 +59,12 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        given = request.META.get("HTTP_X_REQUEST_ID")
-        # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
-        request_id = given if given and _SAFE_REQUEST_ID.match(given) else os.urandom(16).hex()
+        request_id = request_id_of(request)
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
-            response.headers["X-Request-ID"] = request_id
-            if access_log.isEnabledFor(logging.INFO):
-                context = getattr(request, "auth", None)
-                # The record is made and handed to the handlers directly: Logger.info would
-                # also walk the stack for the caller's file and line, which no line shows.
-                access_log.handle(access_record(
-                    access_log, request.method,
-                    redact(request.path),  # a client may put anything in a URL, a token too
-                    response.status_code, round((time.perf_counter() - started) * 1000, 2),
-                    getattr(context, "id", None)))
+            request_answered(request, response, request_id, started)
             return response
         finally:
             request_id_var.reset(reset)
@@ -59,13 +79,7 @@ class MetricsMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        elapsed = time.perf_counter() - started
-        match = request.resolver_match
-        endpoint = match.view_name if match is not None and match.url_name else "other"
-        method = request.method if request.method in _METHODS else "other"
-        REQUEST_LATENCY.labels(endpoint, method).observe(elapsed)
-        if match is not None and "sessions_api" in match.app_names:
-            _count_outcome(request, response, match.url_name)
+        request_count(request, response, time.perf_counter() - started, request.resolver_match)
         return response
 
 

@@ -74,6 +74,8 @@ def _session_update(*, token_hash, changes: SessionChanges, if_match, caller) ->
             session_store.note_marked()
     if diff and redis_up:
         session_store.publish(affected)
+    elif diff:
+        session_store.drop_refused_copies([s.token_hash for s in affected])
     return session_render(session)
 
 

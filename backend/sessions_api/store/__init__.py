@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 
 from ..conf import session_settings
 from ..errors import StoreUnavailable
@@ -55,6 +55,8 @@ class SessionStore:
         # Revocations this process could only record in Redis (the database was down). If
         # Redis then becomes unreachable too, the database fallback must still refuse them.
         self.revoked_outside_database: dict[str, int] = {}
+        # The last Redis failure was a refused write (maxmemory): deletes are still taken.
+        self.refusing_writes = False
         # When this process last recorded a change in the audit copy alone (ms, 0: never
         # since it last saw all of them applied). Redis serves it again only once a repair
         # pass that began after that has finished.
@@ -66,6 +68,7 @@ class SessionStore:
         self.redis_breaker.reset()
         self.revoked_outside_database.clear()
         self.last_mark_ms = 0
+        self.refusing_writes = False
 
     # Redis calls. ``session_call`` is for session data: after an outage it first makes
     # sure nothing this process changed meanwhile is still stale in Redis. ``redis_call``
@@ -99,6 +102,7 @@ class SessionStore:
 
     def _failed(self, error: BaseException) -> None:
         self.redis_breaker.record_failure(error)
+        self.refusing_writes = isinstance(error, OutOfMemoryError)
         if isinstance(error, (ReadOnlyError, RedisIsReplica)):
             # The node was demoted: the next connections must be checked again.
             disconnect_all()
@@ -113,8 +117,12 @@ class SessionStore:
                 return
             self._guarded(self.hot.ping)
             try:
-                self.repair()
-            except StoreUnavailable:
+                # Waiting for rows another repair holds: it may not have written them yet,
+                # and this process serves from Redis as soon as the pass returns.
+                self.repair(wait=True)
+            except StoreUnavailable as error:
+                if error.store != "database":
+                    raise  # Redis refused the repair's writes: it does not serve yet
                 covered = self._guarded(self.hot.repaired_through) >= (
                     self.last_mark_ms + CLOCK_MARGIN_MS)
                 if self.last_mark_ms and not covered:
@@ -244,6 +252,7 @@ class SessionStore:
                 self.session_call(self.hot.put, session.token_hash, record, mode="replace")
             except StoreUnavailable:
                 stale.append(session.pk)
+                self.drop_refused_copies([session.token_hash])
             else:
                 self.announce(record.account_id, record.session_id)
         if stale:
@@ -257,9 +266,22 @@ class SessionStore:
             self.session_call(self.hot.bury, ref.token_hash, reason, ref.absolute_deadline_ms)
             self.session_call(self.hot.index_remove, ref.account_id, ref.session_id)
         except StoreUnavailable:
+            self.drop_refused_copies([ref.token_hash])
             return False
         self.announce(ref.account_id, ref.session_id)
         return True
+
+    def drop_refused_copies(self, token_hashes: list[str]) -> None:
+        """Redis at maxmemory refused a change to these copies: delete them, with the breaker
+        open too (a delete needs no memory, so Redis takes it). No worker then serves an old
+        copy, not even one that has not met the refusal yet; the next read restores it from
+        the audit copy. A Redis that is down or read-only refuses the delete as well: then
+        the connection checks and the repair cover it, as for any outage."""
+        if not self.refusing_writes:
+            return
+        with contextlib.suppress(StoreUnavailable):
+            for token_hash in token_hashes:
+                self._guarded(self.hot.drop, token_hash)
 
     def announce(self, account_id: str, session_id: str) -> None:
         """Best effort: an event stream that misses it finds the change at its next
@@ -277,13 +299,15 @@ class SessionStore:
 
     # Repair: every change recorded in the audit copy alone reaches Redis.
 
-    def repair(self) -> int:
-        """Apply every stale row to Redis; returns how many. Each batch is claimed (row locks,
-        skipping rows another repair holds) and cleared only once applied, so a change
-        recorded meanwhile waits for the claim and is applied by the next pass."""
+    def repair(self, *, wait: bool = False) -> int:
+        """Apply every stale row to Redis; returns how many. Each batch is claimed (row locks)
+        and cleared only once applied, so a change recorded meanwhile waits for the claim and
+        is applied by the next pass. Rows another repair holds are skipped (the keeper), or,
+        with ``wait``, waited for: a recovering process must not serve from Redis before
+        they are applied."""
         started_ms = int(time.time() * 1000)
         repaired = 0
-        while batch_size := database_call(self._repair_batch):
+        while batch_size := database_call(self._repair_batch, skip_locked=not wait):
             repaired += batch_size
         if not database_call(Session.objects.filter(hot_copy_stale=True).exists):
             self.redis_call(self.hot.repaired_through_set, started_ms)
@@ -291,11 +315,11 @@ class SessionStore:
             logger.warning("hot copy repaired", extra={"sessions": repaired})
         return repaired
 
-    def _repair_batch(self) -> int:
+    def _repair_batch(self, *, skip_locked: bool) -> int:
         now = datetime.now(UTC)
         with transaction.atomic():
             batch = list(
-                Session.objects.select_for_update(skip_locked=True, of=("self",))
+                Session.objects.select_for_update(skip_locked=skip_locked, of=("self",))
                 .select_related("account", "tenant")
                 .filter(hot_copy_stale=True)
                 .order_by("pk")[:REPAIR_BATCH]

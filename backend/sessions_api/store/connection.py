@@ -9,6 +9,7 @@ been verified, or while it is a replica, every connection to it is refused with 
 errors below and the store answers from the audit copy.
 """
 
+import os
 import threading
 from urllib.parse import urlsplit
 
@@ -106,6 +107,29 @@ def redis_client() -> redis.Redis | RedisCluster:
     client = _client_for((*_settings_key(), True))
     _current[:] = [client]
     return client
+
+
+# Each thread's own connection for the hot path (``hot_path_client``).
+_held = threading.local()
+
+
+def hot_path_client() -> redis.Redis | RedisCluster:
+    """The shared client's pool, with one connection held by this thread (redis-py's
+    ``single_connection_client``): the hot path's one command skips the pool's checkout and
+    return, and their poll of the socket, about a quarter of redis-py's cost per command
+    (docs/performance.md). Connections are made, checked and retried as the pool's are; a
+    cluster client is returned as it is."""
+    shared = redis_client()
+    if isinstance(shared, RedisCluster):
+        return shared
+    held = getattr(_held, "client", None)
+    if held is None or held[0] is not shared or held[1] != os.getpid():
+        if held is not None and held[1] == os.getpid():
+            held[2].close()  # the settings changed: give the connection back to its pool
+        client = redis.Redis(connection_pool=shared.connection_pool,
+                             single_connection_client=True)
+        held = _held.client = (shared, os.getpid(), client)
+    return held[2]
 
 
 def unchecked_client() -> redis.Redis | RedisCluster:

@@ -14,7 +14,7 @@ import time
 from redis.exceptions import OutOfMemoryError
 
 from ..conf import session_settings
-from .connection import redis_client
+from .connection import hot_path_client, redis_client
 from .record import TOMBSTONE_MARK, HotRecord, Tombstone, hot_value_parse
 
 # Keep an expired session's value a little past its deadline, so a late call is told
@@ -145,13 +145,13 @@ class RedisHotCopy:
 
     def touch(self, token_hash: str) -> HotRecord | Tombstone | None:
         # The hot path: each settings read and client lookup costs microseconds, so each is
-        # done once here.
-        client = self.client
+        # done once here; the script is the shared client's, sent on this thread's connection.
+        client = hot_path_client()
         idle_ms = session_settings.IDLE_TIMEOUT * 1000
         every_ms = int(session_settings.activity_write_interval * 1000)
         prefix = self._prefix()
         keys = [_session_key(prefix, token_hash), _activity_key(prefix, token_hash[:2])]
-        return hot_value_parse(self._script(_TOUCH, client)(
+        return hot_value_parse(self._script(_TOUCH)(
             keys=keys, args=[self.clock(), idle_ms, every_ms, EXPIRED_GRACE_MS], client=client
         ))
 
@@ -183,6 +183,9 @@ class RedisHotCopy:
             # tombstone is written once Redis has room.
             self.client.delete(key)
             raise
+
+    def drop(self, token_hash: str) -> None:
+        self.client.delete(self.session_key(token_hash))
 
     def announce(self, account_id: str, session_id: str) -> None:
         """Tell the event streams of the user that this session changed (the message names

@@ -2,13 +2,25 @@
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+# The text of each whole second seen lately: every read formats two times, and the seconds
+# repeat (a session's last activity moves about once a minute).
+_SECONDS: dict[int, str] = {}
+_SECONDS_KEPT = 4096
 
 
 def rfc3339(epoch_ms: int) -> str:
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-12-04T03:27:10.737Z`` for a time in milliseconds since the epoch."""
+    second, milli = divmod(epoch_ms, 1000)
+    text = _SECONDS.get(second)
+    if text is None:
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        text = _SECONDS[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{text}.{milli:03d}Z"
 
 
 def epoch_ms(moment: datetime) -> int:
