@@ -187,3 +187,18 @@ def test_a_new_email_at_sign_in_shows_on_the_users_other_sessions(api):
     assert second["session"]["user"]["email"] == "alice@new.example"
     shown = api.current(first["token"]).json()["user"]
     assert (shown["email"], shown["name"]) == ("alice@new.example", "Alice B.")
+
+
+def test_an_expired_session_says_expired_on_every_later_call(api, redis_conn):
+    """Once found expired, its tombstone says why: the SDK renews an expired session but
+    signs out for good on a revoked one."""
+    from datetime import UTC, datetime, timedelta
+
+    from sessions_api.models import Session
+
+    token = api.create()["token"]
+    redis_conn.delete(*redis_conn.keys("ss:t:*"))  # read from the audit copy next
+    Session.objects.update(absolute_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    codes = [api.current(token).json()["code"] for _ in range(3)]
+    assert codes == ["session_expired"] * 3
+    assert redis_conn.get(redis_conn.keys("ss:t:*")[0]) == "!expired"  # from the tombstone

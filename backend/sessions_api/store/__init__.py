@@ -148,8 +148,8 @@ class SessionStore:
             if not self.fallback_allowed():
                 raise
             return self._read_from_database(token_hash)
-        if isinstance(found, Tombstone):
-            return Ended("revoked")
+        if isinstance(found, Tombstone):  # an expired session's says so: the SDK renews it
+            return Ended("expired" if found.reason == "expired" else "revoked")
         if found is None:
             return self._restore(token_hash)
         if found.is_expired(self.hot.clock(), session_settings.IDLE_TIMEOUT * 1000):
