@@ -16,7 +16,8 @@ or path goes through Django's cycle unchanged.
 Without the request signals nothing is lost: the hot path opens no database connection of its
 own, and when it reads PostgreSQL (Redis down, or a restore) the store drops a connection that
 failed (``store/audit.py``); the next request through Django's cycle looks over the rest.
-``test_hot_path.py`` checks that both routes answer alike, through the test client and gunicorn.
+``test_hot_path.py`` checks that both routes answer alike; the real-process tests (gunicorn,
+several workers) go through it too.
 """
 
 import time

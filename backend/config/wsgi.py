@@ -7,5 +7,5 @@ django.setup(set_prefix=False)  # as get_wsgi_application() does
 
 from config.hot_path import HotPathWSGIHandler  # noqa: E402  (needs the apps loaded)
 
-# Django's WSGI handler, answering GET /api/sessions/current/ without the middleware chain.
+# Django's WSGI handler, answering GET /api/sessions/current/ in front of its request cycle.
 application = HotPathWSGIHandler()
