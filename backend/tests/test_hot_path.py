@@ -160,8 +160,7 @@ def test_the_hot_path_answers_what_django_s_cycle_answers(api, redis_conn):
 
 
 def test_the_hot_path_writes_the_same_access_line_and_metrics(api, caplog):
-    from sessions_api.metrics import REQUEST_LATENCY, VALIDATE_OUTCOMES
-    from sessions_api.metrics import metrics_flush
+    from sessions_api.metrics import REQUEST_LATENCY, VALIDATE_OUTCOMES, metrics_flush
 
     token = api.create()["token"]
     hot, django = both_routes()
