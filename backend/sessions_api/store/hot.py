@@ -174,17 +174,17 @@ class RedisHotCopy:
     def bury(self, token_hash: str, reason: str, until_ms: int) -> None:
         """Replace the session with its tombstone, kept until it would have ended anyway."""
         ttl = max(until_ms - self.clock(), 0) + EXPIRED_GRACE_MS
-        key = self.session_key(token_hash)
         try:
-            self.client.set(key, TOMBSTONE_MARK + reason, px=ttl)
+            self.client.set(self.session_key(token_hash), TOMBSTONE_MARK + reason, px=ttl)
         except OutOfMemoryError:
             # At maxmemory Redis refuses the tombstone but not a delete: the copy is gone at
             # once, the next read asks the audit copy, and the caller marks the row so the
             # tombstone is written once Redis has room.
-            self.client.delete(key)
+            self.drop(token_hash)
             raise
 
     def drop(self, token_hash: str) -> None:
+        """Delete the session's copy (Redis takes a delete even at maxmemory)."""
         self.client.delete(self.session_key(token_hash))
 
     def announce(self, account_id: str, session_id: str) -> None:
